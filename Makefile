@@ -1,0 +1,90 @@
+# appd: a FastCGI App backend in C behind Nginx. `make run` and `make test` do all the set-up.
+.SUFFIXES:
+
+CC	 = cc
+PKGS	 = libpq json-c libsodium libcurl
+WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
+	   -Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+	   -Wimplicit-fallthrough -Werror
+HARDEN	 = -fno-common -fstack-protector-strong -D_FORTIFY_SOURCE=2
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) -Ilib -Ifcgi \
+	   $$(pkg-config --cflags $(PKGS))
+LIBS	 = $$(pkg-config --libs $(PKGS)) -lfcgi
+OPT	 = -O2 -g
+SAN	 = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+
+LIB_SRC	 = lib/app.c lib/buf.c lib/cfg.c lib/code.c lib/log.c lib/mem.c \
+	   lib/req.c lib/resp.c lib/sms.c lib/sock.c lib/store.c \
+	   lib/store_pg.c lib/user.c
+HANDLERS = fcgi/h_health.c fcgi/h_users.c
+FCGI_SRC = fcgi/main.c fcgi/manager.c fcgi/worker.c fcgi/routes.c \
+	   $(HANDLERS)
+HDRS	 = lib/*.h fcgi/*.h
+UNITS	 = app buf cfg code req resp route sock user
+
+BIN	 = build/appd
+ASAN_BIN = build/asan/appd
+
+all: $(BIN)
+
+$(BIN): $(LIB_SRC) $(FCGI_SRC) $(HDRS)
+	@mkdir -p build
+	@echo "CC $@"
+	@$(CC) $(CFLAGS_BASE) $(OPT) -o $@ $(LIB_SRC) $(FCGI_SRC) $(LIBS)
+
+$(ASAN_BIN): $(LIB_SRC) $(FCGI_SRC) $(HDRS)
+	@mkdir -p build/asan
+	@echo "CC $@"
+	@$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE $(SAN) -o $@ $(LIB_SRC) \
+	    $(FCGI_SRC) $(LIBS)
+
+# One cmocka program per module; route and sock tests link the fcgi pieces
+# they exercise (everything but main.c).
+UNIT_SRC = $(LIB_SRC) fcgi/routes.c fcgi/worker.c fcgi/manager.c \
+	   $(HANDLERS)
+build/unit/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS)
+	@mkdir -p build/unit
+	@echo "CC $@"
+	@$(CC) $(CFLAGS_BASE) $(OPT) -o $@ $< $(UNIT_SRC) $(LIBS) -lcmocka
+build/unit-asan/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS)
+	@mkdir -p build/unit-asan
+	@echo "CC $@"
+	@$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE $(SAN) -o $@ $< $(UNIT_SRC) \
+	    $(LIBS) -lcmocka
+
+deps:
+	@scripts/deps
+
+unit: deps $(UNITS:%=build/unit/test_%) $(UNITS:%=build/unit-asan/test_%)
+	@set -e; for t in $(UNITS); do \
+		echo "== unit: $$t"; build/unit/test_$$t; \
+		echo "== unit (asan+ubsan): $$t"; build/unit-asan/test_$$t; \
+	done
+
+# End to end through Nginx + PostgreSQL + appd, once with the release
+# build and once with the sanitizer build (any report fails the run).
+e2e: deps $(BIN) $(ASAN_BIN)
+	scripts/e2e $(BIN)
+	rm -rf build/asan-logs && mkdir -p build/asan-logs
+	ASAN_LOG_DIR=$(CURDIR)/build/asan-logs \
+	ASAN_OPTIONS=log_path=$(CURDIR)/build/asan-logs/asan:detect_leaks=1 \
+	UBSAN_OPTIONS=log_path=$(CURDIR)/build/asan-logs/ubsan:print_stacktrace=1 \
+	scripts/e2e $(ASAN_BIN)
+
+check-docs: $(BIN)
+	@scripts/check-docs $(BIN)
+
+test: deps
+	$(MAKE) $(BIN) $(ASAN_BIN)
+	$(MAKE) unit
+	$(MAKE) check-docs
+	$(MAKE) e2e
+
+run: deps $(BIN)
+	scripts/stack run
+
+clean:
+	rm -rf build
+
+.PHONY: all deps unit e2e test run clean check-docs

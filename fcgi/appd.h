@@ -1,0 +1,87 @@
+/* What the pieces of the appd binary (manager, worker, router, handlers) share. */
+#ifndef APPD_H
+#define APPD_H
+
+#include <stddef.h>
+
+#include "app.h"
+#include "buf.h"
+#include "cfg.h"
+#include "req.h"
+#include "resp.h"
+
+struct sms;
+struct store;
+
+/* Per-worker state handed to every handler; lives as long as the worker. */
+struct ctx {
+	const struct cfg	*cfg;
+	struct store		*store;
+	struct sms		*sms;
+	struct buf		 in;	/* request body, reused */
+	struct buf		 out;	/* serialised response, reused */
+};
+
+/* What a route's request body must be. */
+enum body_kind {
+	BODY_NONE,		/* any body is ignored */
+	BODY_FIELDS,		/* JSON object or form-encoded fields */
+	BODY__MAX
+};
+
+/* Whether a route needs a signed-in user. */
+enum auth_kind {
+	AUTH_NONE,
+	AUTH_REQUIRED,
+	AUTH__MAX
+};
+
+/* A declared input field: validated in declaration order before the handler runs. */
+struct field {
+	const char	*name;
+	int		 (*valid)(const char *s, size_t len);	/* 1 = good */
+	enum app_err	 bad;		/* answer when valid says 0 */
+};
+
+typedef enum app_err (*handler_fn)(struct ctx *, struct req *, struct resp *);
+
+/* The route table's rows (routes.c). RT__MAX sizes it. */
+enum route_id {
+	RT_HEALTHZ,
+	RT_CODE,
+	RT_REGIST,
+	RT_REGISTER,
+	RT__MAX
+};
+
+struct route {
+	const char		*method;	/* GET routes answer HEAD too */
+	const char		*path;
+	handler_fn		 handler;
+	enum body_kind		 body;
+	enum auth_kind		 auth;
+	const struct field	*fields;	/* NULL-name terminated, or NULL */
+};
+
+extern const struct route routes[RT__MAX];
+
+/*
+ * Find the route for method and path. Returns it, or NULL with *err set to
+ * APP_E_NOT_FOUND, or to APP_E_METHOD with the allowed methods written to
+ * allow (", "-separated, size bytes).
+ */
+const struct route *route_find(const char *method, const char *path,
+		    enum app_err *err, char *allow, size_t size);
+
+/* Handlers (h_*.c). Each comment lists the statuses/slugs it can produce. */
+enum app_err	h_healthz(struct ctx *, struct req *, struct resp *);
+enum app_err	h_code(struct ctx *, struct req *, struct resp *);
+enum app_err	h_regist(struct ctx *, struct req *, struct resp *);
+
+/* worker.c: serve requests on listen_fd until told to stop; exit status. */
+int		worker_run(const struct cfg *cfg, int listen_fd);
+
+/* manager.c: run n workers on listen_fd until SIGTERM/SIGINT; exit status. */
+int		manager_run(const struct cfg *cfg, int listen_fd, long n);
+
+#endif

@@ -1,0 +1,67 @@
+/* The route table: method, path, handler, body kind and auth in one place. */
+#include <string.h>
+
+#include "appd.h"
+#include "user.h"
+
+static const struct field code_fields[] = {
+	{ "phone", user_valid_phone, APP_E_INVALID_PHONE },
+	{ NULL, NULL, APP_OK },
+};
+
+static const struct field regist_fields[] = {
+	{ "phone", user_valid_phone, APP_E_INVALID_PHONE },
+	{ "password", user_valid_password, APP_E_INVALID_PASSWORD },
+	{ "code", user_valid_code, APP_E_INVALID_CODE },
+	{ NULL, NULL, APP_OK },
+};
+
+const struct route routes[RT__MAX] = {
+	[RT_HEALTHZ] = { "GET", "/healthz", h_healthz, BODY_NONE, AUTH_NONE,
+	    NULL },
+	[RT_CODE] = { "POST", "/users/code", h_code, BODY_FIELDS, AUTH_NONE,
+	    code_fields },
+	[RT_REGIST] = { "POST", "/users/regist", h_regist, BODY_FIELDS,
+	    AUTH_NONE, regist_fields },
+	[RT_REGISTER] = { "POST", "/users/register", h_regist, BODY_FIELDS,
+	    AUTH_NONE, regist_fields },
+};
+
+const struct route *
+route_find(const char *method, const char *path, enum app_err *err,
+    char *allow, size_t size)
+{
+	const struct route	*r;
+	size_t			 i, used = 0;
+	int			 found = 0, head;
+
+	head = strcmp(method, "HEAD") == 0;
+	for (i = 0; i < RT__MAX; i++) {
+		r = &routes[i];
+		if (strcmp(r->path, path) != 0)
+			continue;
+		if (strcmp(r->method, method) == 0 ||
+		    (head && strcmp(r->method, "GET") == 0))
+			return r;
+		found = 1;
+	}
+	if (!found) {
+		*err = APP_E_NOT_FOUND;
+		return NULL;
+	}
+	/* The path exists: list every method it answers. */
+	if (size > 0)
+		allow[0] = '\0';
+	for (i = 0; i < RT__MAX; i++) {
+		r = &routes[i];
+		if (strcmp(r->path, path) != 0)
+			continue;
+		used += (size_t)snprintf(allow + used, used < size ?
+		    size - used : 0, "%s%s%s", used ? ", " : "", r->method,
+		    strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
+		if (used >= size)
+			break;
+	}
+	*err = APP_E_METHOD;
+	return NULL;
+}

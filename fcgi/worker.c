@@ -1,0 +1,273 @@
+/* A worker: a blocking FCGX_Accept_r loop that turns each FastCGI request into one response. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "appd.h"
+#include "log.h"
+#include "sms.h"
+#include "store.h"
+
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	/* Makes a blocked accept in libfcgi give up instead of retrying. */
+	FCGX_ShutdownPending();
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * Read exactly rq->content_length bytes into c->in. A short read means the
+ * client or Nginx gave up mid-body: the request is refused, never handled.
+ */
+static enum app_err
+read_body(struct ctx *c, FCGX_Stream *in, const struct req *rq,
+    struct resp *rs)
+{
+	size_t	 want = (size_t)rq->content_length;
+	int	 n;
+
+	buf_reset(&c->in);
+	while (c->in.len < want) {
+		char	 chunk[8192];
+		size_t	 ask = want - c->in.len;
+
+		if (ask > sizeof(chunk))
+			ask = sizeof(chunk);
+		n = FCGX_GetStr(chunk, (int)ask, in);
+		if (n <= 0)
+			break;
+		buf_append(&c->in, chunk, (size_t)n);
+	}
+	if (c->in.len < want) {
+		log_msg(LOG_WARN, "request body incomplete: %zu of %zu bytes",
+		    c->in.len, want);
+		resp_err(rs, APP_E_INVALID_JSON, "request body incomplete");
+		return APP_E_INVALID_JSON;
+	}
+	return APP_OK;
+}
+
+/* Check each declared field: presence first, then its validator. */
+static enum app_err
+check_fields(const struct route *r, const struct req *rq, struct resp *rs)
+{
+	const struct field	*f;
+	const char		*s;
+	size_t			 len;
+	char			 msg[96];
+
+	if (r->fields == NULL)
+		return APP_OK;
+	for (f = r->fields; f->name != NULL; f++)
+		if (!req_field(rq, f->name, &s, &len)) {
+			snprintf(msg, sizeof(msg), "field '%s' is required "
+			    "and must be a string", f->name);
+			resp_err(rs, APP_E_MISSING_FIELD, msg);
+			return APP_E_MISSING_FIELD;
+		}
+	for (f = r->fields; f->name != NULL; f++) {
+		(void)req_field(rq, f->name, &s, &len);
+		if (f->valid != NULL && !f->valid(s, len))
+			return f->bad;
+	}
+	return APP_OK;
+}
+
+/*
+ * The front line, in this fixed order before any handler runs:
+ * route (404), method (405 + Allow), auth (401), content type (415),
+ * size (413), body read and decode (400), declared fields (400).
+ */
+static enum app_err
+dispatch(struct ctx *c, FCGX_Request *fr, struct req *rq, struct resp *rs)
+{
+	const struct route	*r;
+	enum app_err		 e;
+	enum req_ctype		 ct;
+	char			 allow[128];
+
+	if ((r = route_find(rq->method, rq->path, &e, allow,
+	    sizeof(allow))) == NULL) {
+		if (e == APP_E_METHOD)
+			resp_header(rs, "Allow", "%s", allow);
+		return e;
+	}
+	if (r->auth == AUTH_REQUIRED && rq->uid <= 0)
+		return APP_E_UNAUTHORIZED;
+	if (r->body == BODY_FIELDS) {
+		ct = req_ctype(rq->content_type);
+		if (ct != REQ_CT_JSON && ct != REQ_CT_FORM) {
+			resp_err(rs, APP_E_MEDIA_TYPE, "Content-Type must be "
+			    "application/json or "
+			    "application/x-www-form-urlencoded");
+			return APP_E_MEDIA_TYPE;
+		}
+		if (rq->content_length < 0)
+			rq->content_length = 0;
+		if (rq->content_length > c->cfg->json_max_body)
+			return APP_E_TOO_LARGE;
+		if ((e = read_body(c, fr->in, rq, rs)) != APP_OK)
+			return e;
+		e = req_parse_body(c->in.data == NULL ? "" : c->in.data,
+		    c->in.len, ct, &rq->body);
+		if (e != APP_OK)
+			return e;
+		if ((e = check_fields(r, rq, rs)) != APP_OK)
+			return e;
+	}
+	return r->handler(c, rq, rs);
+}
+
+static const char *
+param(FCGX_Request *fr, const char *name)
+{
+	return FCGX_GetParam(name, fr->envp);
+}
+
+/* Everything about one request happens here, and it ends here. */
+static void
+serve(struct ctx *c, FCGX_Request *fr)
+{
+	struct req	 rq;
+	struct resp	 rs;
+	enum app_err	 e;
+	const char	*uri;
+	int		 head;
+
+	req_init(&rq);
+	resp_init(&rs);
+	rq.start_ms = mono_ms();
+	rq.method = param(fr, "REQUEST_METHOD");
+	rq.path = param(fr, "DOCUMENT_URI");
+	rq.query = param(fr, "QUERY_STRING");
+	rq.content_type = param(fr, "CONTENT_TYPE");
+	rq.rid = param(fr, "REQUEST_ID");
+	rq.remote_addr = param(fr, "REMOTE_ADDR");
+	rq.cookie = param(fr, "HTTP_COOKIE");
+	rq.authorization = param(fr, "HTTP_AUTHORIZATION");
+	rq.origin = param(fr, "HTTP_ORIGIN");
+	rq.scheme = param(fr, "REQUEST_SCHEME");
+	log_set_rid(rq.rid);
+	if (rq.method == NULL)
+		rq.method = "";
+	if (rq.path == NULL) {
+		/* Not behind our Nginx config: fall back to the raw URI. */
+		uri = param(fr, "SCRIPT_NAME");
+		rq.path = uri != NULL ? uri : "";
+	}
+	head = strcmp(rq.method, "HEAD") == 0;
+
+	if (param(fr, "CONTENT_LENGTH") != NULL &&
+	    *param(fr, "CONTENT_LENGTH") != '\0' &&
+	    !req_parse_length(param(fr, "CONTENT_LENGTH"),
+	    &rq.content_length)) {
+		resp_err(&rs, APP_E_INVALID_JSON, "bad Content-Length");
+		e = APP_E_INVALID_JSON;
+	} else
+		e = dispatch(c, fr, &rq, &rs);
+	if (e != APP_OK && (rs.err != e || resp_status(&rs) !=
+	    app_err_status(e)))
+		resp_err(&rs, e, NULL);
+	if (e == APP_E_INTERNAL)
+		log_msg(LOG_ERROR, "internal error on %s %s", rq.method,
+		    rq.path);
+
+	resp_serialize(&rs, &c->out, head);
+	FCGX_PutStr(c->out.data, (int)c->out.len, fr->out);
+	log_request(rq.method, rq.path, resp_status(&rs),
+	    mono_ms() - rq.start_ms, rq.uid);
+	log_set_rid(NULL);
+	req_cleanup(&rq);
+	resp_cleanup(&rs);
+}
+
+int
+worker_run(const struct cfg *cfg, int listen_fd)
+{
+	struct sigaction	 sa;
+	struct store_opts	 so;
+	struct ctx		 c;
+	FCGX_Request		 fr;
+	int			 rc = 0;
+
+	/*
+	 * Our handlers go in before FCGX_Init so libfcgi installs none of
+	 * its own; ours also tell libfcgi that shutdown is pending.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sa.sa_flags = 0;	/* no SA_RESTART: a blocked accept returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	buf_init(&c.in);
+	buf_init(&c.out);
+	so.connect_timeout = cfg->db_connect_timeout;
+	so.statement_timeout = cfg->db_statement_timeout;
+	so.retry_ms = cfg->db_retry_ms;
+	if ((c.store = store_new(cfg->database_url, &so)) == NULL) {
+		log_msg(LOG_ERROR, "APPD_DATABASE_URL: unsupported scheme");
+		return 2;
+	}
+	if ((c.sms = sms_new(cfg->sms_outbox, cfg->sms_url,
+	    cfg->sms_timeout_ms)) == NULL) {
+		log_msg(LOG_ERROR, "SMS sender cannot start");
+		store_free(c.store);
+		return 1;
+	}
+	if (FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(LOG_ERROR, "FastCGI initialisation failed");
+		sms_free(c.sms);
+		store_free(c.store);
+		return 1;
+	}
+	log_msg(LOG_DEBUG, "worker ready");
+	while (!stopping) {
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (stopping || errno == EINTR)
+				continue;
+			log_msg(LOG_ERROR, "accept failed: %s",
+			    strerror(errno));
+			rc = 1;
+			break;
+		}
+		serve(&c, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 0);
+	sms_free(c.sms);
+	store_free(c.store);
+	buf_cleanup(&c.in);
+	buf_cleanup(&c.out);
+	log_msg(LOG_DEBUG, "worker exiting");
+	return rc;
+}

@@ -1,0 +1,59 @@
+/* Configuration from environment variables: one table of keys, types, bounds and defaults. */
+#ifndef CFG_H
+#define CFG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * The loaded configuration. Strings point into storage owned by the
+ * struct (filled by cfg_load, released by cfg_cleanup). Every default lives
+ * in the table in cfg.c and nowhere else.
+ */
+struct cfg {
+	char		*socket;		/* unix path or host:port */
+	long		 socket_mode;
+	char		*socket_user;
+	char		*socket_group;
+	long		 backlog;
+	long		 workers;		/* 0 = derived from cores */
+	int		 bare_worker;
+	long		 stop_timeout;		/* seconds */
+	char		*database_url;
+	long		 db_connect_timeout;	/* seconds */
+	long		 db_statement_timeout;	/* milliseconds */
+	long		 db_retry_ms;
+	long		 json_max_body;
+	char		*public_url;
+	char		*log_file;
+	char		*log_level;
+	char		*secret_key;		/* hex; "" = random per start */
+	long		 code_ttl;		/* seconds */
+	long		 code_resend;		/* seconds */
+	long		 code_max_tries;
+	long		 code_addr_max;		/* codes per address per window */
+	long		 code_addr_window;	/* seconds */
+	char		*sms_outbox;
+	char		*sms_url;
+	long		 sms_timeout_ms;
+	long		 pwhash_ops;
+	long		 pwhash_mem_kib;
+};
+
+/*
+ * Fill c from the environment (getenv). Returns 0, or -1 with a message
+ * naming the offending key written to err (errlen bytes). On failure
+ * nothing needs releasing; on success release with cfg_cleanup.
+ */
+int	cfg_load(struct cfg *c, char *err, size_t errlen);
+
+/* Release what cfg_load allocated; c may be partially filled or zeroed. */
+void	cfg_cleanup(struct cfg *c);
+
+/* Number of worker processes to run: workers, or 2 per online core. */
+long	cfg_workers(const struct cfg *c);
+
+/* Print the configuration table as Markdown (the README's table). */
+void	cfg_print_table(FILE *f);
+
+#endif
