@@ -143,6 +143,15 @@ def test_second_instance_on_a_live_socket_is_refused(stack):
     s.close()
 
 
+def test_secret_key_never_reaches_a_log(stack):
+    key = os.environ["APPD_SECRET_KEY"]
+    assert len(key) == 64
+    logdir = os.path.join(stack.dir, "log")
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name), "rb") as f:
+            assert key.encode() not in f.read(), name
+
+
 def test_log_is_one_json_object_per_line(stack):
     lines = stack.log_lines()
     assert lines
