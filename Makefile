@@ -2,26 +2,31 @@
 .SUFFIXES:
 
 CC	 = cc
-PKGS	 = libpq json-c libsodium libcurl
+PKGS	 = libpq json-c libsodium libcurl MagickWand
+# ImageMagick's headers are not -Wstrict-prototypes clean: include them as
+# system headers so the warnings stay on for our code.
+CFLAGS_PKG = $$(pkg-config --cflags $(PKGS) | sed 's/-I/-isystem /g')
 WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
 	   -Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes -Wvla \
 	   -Wimplicit-fallthrough -Werror
 HARDEN	 = -fno-common -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) -Ilib -Ifcgi \
-	   $$(pkg-config --cflags $(PKGS))
+	   $(CFLAGS_PKG)
 LIBS	 = $$(pkg-config --libs $(PKGS)) -lfcgi
 OPT	 = -O2 -g
 SAN	 = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
-LIB_SRC	 = lib/app.c lib/buf.c lib/cfg.c lib/code.c lib/log.c lib/mem.c \
-	   lib/req.c lib/resp.c lib/sms.c lib/sock.c lib/store.c \
-	   lib/store_pg.c lib/user.c
-HANDLERS = fcgi/h_health.c fcgi/h_users.c
+LIB_SRC	 = lib/app.c lib/blob.c lib/buf.c lib/cfg.c lib/code.c lib/gallery.c \
+	   lib/img.c lib/log.c lib/mem.c lib/mpart.c lib/req.c lib/resp.c \
+	   lib/sess.c lib/sms.c lib/sock.c lib/store.c lib/store_pg.c \
+	   lib/tmpl.c lib/user.c
+HANDLERS = fcgi/h_health.c fcgi/h_images.c fcgi/h_session.c \
+	   fcgi/h_users.c fcgi/pages.c
 FCGI_SRC = fcgi/main.c fcgi/manager.c fcgi/worker.c fcgi/routes.c \
 	   $(HANDLERS)
 HDRS	 = lib/*.h fcgi/*.h
-UNITS	 = app buf cfg code req resp route sock user
+UNITS	 = app buf cfg code mpart req resp route sess sock tmpl user
 
 BIN	 = build/appd
 ASAN_BIN = build/asan/appd

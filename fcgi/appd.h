@@ -26,14 +26,25 @@ struct ctx {
 enum body_kind {
 	BODY_NONE,		/* any body is ignored */
 	BODY_FIELDS,		/* JSON object or form-encoded fields */
+	BODY_UPLOAD,		/* multipart/form-data with a file part */
 	BODY__MAX
 };
 
 /* Whether a route needs a signed-in user. */
 enum auth_kind {
 	AUTH_NONE,
-	AUTH_REQUIRED,
+	AUTH_OPTIONAL,		/* looked up; the handler decides */
+	AUTH_REQUIRED,		/* 401 before the handler without one */
 	AUTH__MAX
+};
+
+/* The H5 pages (pages.c), compiled once from APPD_TEMPLATE_DIR. */
+enum page {
+	PAGE_NONE,
+	PAGE_HOME,
+	PAGE_LOGIN,
+	PAGE_UNAUTHORIZED,
+	PAGE__MAX
 };
 
 /* A declared input field: validated in declaration order before the handler runs. */
@@ -51,6 +62,13 @@ enum route_id {
 	RT_CODE,
 	RT_REGIST,
 	RT_REGISTER,
+	RT_LOGIN,
+	RT_LOGIN_PAGE,
+	RT_HOME,
+	RT_ME,
+	RT_LOGOUT,
+	RT_UPLOAD,
+	RT_IMAGES,
 	RT__MAX
 };
 
@@ -61,6 +79,11 @@ struct route {
 	enum body_kind		 body;
 	enum auth_kind		 auth;
 	const struct field	*fields;	/* NULL-name terminated, or NULL */
+	/*
+	 * Errors answered as this page instead of the JSON envelope: always
+	 * for a GET, for a form POST when the client accepts text/html.
+	 */
+	enum page		 errpage;
 };
 
 extern const struct route routes[RT__MAX];
@@ -77,6 +100,37 @@ const struct route *route_find(const char *method, const char *path,
 enum app_err	h_healthz(struct ctx *, struct req *, struct resp *);
 enum app_err	h_code(struct ctx *, struct req *, struct resp *);
 enum app_err	h_regist(struct ctx *, struct req *, struct resp *);
+enum app_err	h_login(struct ctx *, struct req *, struct resp *);
+enum app_err	h_login_page(struct ctx *, struct req *, struct resp *);
+enum app_err	h_home(struct ctx *, struct req *, struct resp *);
+enum app_err	h_me(struct ctx *, struct req *, struct resp *);
+enum app_err	h_logout(struct ctx *, struct req *, struct resp *);
+enum app_err	h_upload(struct ctx *, struct req *, struct resp *);
+enum app_err	h_images(struct ctx *, struct req *, struct resp *);
+
+/*
+ * pages.c: load every page template from dir (once, before the workers
+ * fork). Returns 0, or -1 with a message naming the file in err.
+ */
+int		pages_load(const char *dir, char *err, size_t errlen);
+void		pages_free(void);
+
+/*
+ * Render page p with data (consumed: json_object_put) as an HTML answer
+ * with status and the pages' Content-Security-Policy.
+ */
+void		page_answer(struct resp *rs, enum page p, int status,
+		    struct json_object *data);
+
+/* Answer page p carrying the message of error e (and its status). */
+void		page_error(struct resp *rs, enum page p, enum app_err e,
+		    const char *msg);
+
+/* Whether the client prefers an HTML answer (Accept names text/html). */
+int		req_wants_html(const struct req *rq);
+
+/* The Set-Cookie value for a session cookie (value "" clears it). */
+void		set_session_cookie(struct resp *rs, const char *value, long ttl);
 
 /* worker.c: serve requests on listen_fd until told to stop; exit status. */
 int		worker_run(const struct cfg *cfg, int listen_fd);

@@ -69,6 +69,13 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	if (pages_load(cfg.template_dir, err, sizeof(err)) == -1) {
+		log_msg(LOG_ERROR, "APPD_TEMPLATE_DIR: %s", err);
+		if (cfg.log_file[0] != '\0')
+			fprintf(stderr, "appd: APPD_TEMPLATE_DIR: %s\n", err);
+		rc = 2;
+		goto out;
+	}
 	if (cfg.secret_key[0] == '\0')
 		log_msg(LOG_WARN, "APPD_SECRET_KEY is not set: a random key is "
 		    "used, so codes do not survive a restart");
@@ -110,6 +117,7 @@ main(int argc, char *argv[])
 	if (fd != STDIN_FILENO)
 		close(fd);
 out:
+	pages_free();
 	log_close();
 	cfg_cleanup(&cfg);
 	return rc;

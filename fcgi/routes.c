@@ -9,6 +9,12 @@ static const struct field code_fields[] = {
 	{ NULL, NULL, APP_OK },
 };
 
+static const struct field login_fields[] = {
+	{ "phone", user_valid_phone, APP_E_INVALID_PHONE },
+	{ "password", user_valid_login_password, APP_E_BAD_CREDENTIALS },
+	{ NULL, NULL, APP_OK },
+};
+
 static const struct field regist_fields[] = {
 	{ "phone", user_valid_phone, APP_E_INVALID_PHONE },
 	{ "password", user_valid_password, APP_E_INVALID_PASSWORD },
@@ -18,13 +24,27 @@ static const struct field regist_fields[] = {
 
 const struct route routes[RT__MAX] = {
 	[RT_HEALTHZ] = { "GET", "/healthz", h_healthz, BODY_NONE, AUTH_NONE,
-	    NULL },
+	    NULL, PAGE_NONE },
 	[RT_CODE] = { "POST", "/users/code", h_code, BODY_FIELDS, AUTH_NONE,
-	    code_fields },
+	    code_fields, PAGE_NONE },
 	[RT_REGIST] = { "POST", "/users/regist", h_regist, BODY_FIELDS,
-	    AUTH_NONE, regist_fields },
+	    AUTH_NONE, regist_fields, PAGE_NONE },
 	[RT_REGISTER] = { "POST", "/users/register", h_regist, BODY_FIELDS,
-	    AUTH_NONE, regist_fields },
+	    AUTH_NONE, regist_fields, PAGE_NONE },
+	[RT_LOGIN] = { "POST", "/users/login", h_login, BODY_FIELDS,
+	    AUTH_NONE, login_fields, PAGE_LOGIN },
+	[RT_LOGIN_PAGE] = { "GET", "/users/login", h_login_page, BODY_NONE,
+	    AUTH_NONE, NULL, PAGE_LOGIN },
+	[RT_HOME] = { "GET", "/users/home", h_home, BODY_NONE, AUTH_OPTIONAL,
+	    NULL, PAGE_UNAUTHORIZED },
+	[RT_ME] = { "GET", "/users/me", h_me, BODY_NONE, AUTH_REQUIRED, NULL,
+	    PAGE_NONE },
+	[RT_LOGOUT] = { "POST", "/users/logout", h_logout, BODY_NONE,
+	    AUTH_REQUIRED, NULL, PAGE_NONE },
+	[RT_UPLOAD] = { "POST", "/upload", h_upload, BODY_UPLOAD,
+	    AUTH_REQUIRED, NULL, PAGE_NONE },
+	[RT_IMAGES] = { "GET", "/users/images", h_images, BODY_NONE,
+	    AUTH_REQUIRED, NULL, PAGE_NONE },
 };
 
 const struct route *

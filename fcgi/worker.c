@@ -11,9 +11,12 @@
 #include <json-c/json.h>
 
 #include "appd.h"
+#include "img.h"
 #include "log.h"
+#include "mpart.h"
 #include "sms.h"
 #include "store.h"
+#include "user.h"
 
 static volatile sig_atomic_t	 stopping;
 
@@ -67,6 +70,51 @@ read_body(struct ctx *c, FCGX_Stream *in, const struct req *rq,
 	return APP_OK;
 }
 
+/*
+ * Stream a multipart body through the parser, chunk by chunk as libfcgi
+ * hands it over; only the file part is kept.
+ */
+static enum app_err
+read_upload(struct ctx *c, FCGX_Stream *in, struct req *rq,
+    struct resp *rs)
+{
+	char		 chunk[65536];
+	long long	 left = rq->content_length;
+	enum app_err	 e;
+	int		 n;
+
+	rq->upload = mpart_new(rq->content_type, (size_t)c->cfg->upload_max_body);
+	if (rq->upload == NULL) {
+		resp_err(rs, APP_E_MEDIA_TYPE, "multipart/form-data needs a "
+		    "boundary parameter");
+		return APP_E_MEDIA_TYPE;
+	}
+	while (left > 0) {
+		n = FCGX_GetStr(chunk, left > (long long)sizeof(chunk) ?
+		    (int)sizeof(chunk) : (int)left, in);
+		if (n <= 0) {
+			log_msg(LOG_WARN, "upload body incomplete: %lld of "
+			    "%lld bytes", rq->content_length - left,
+			    rq->content_length);
+			resp_err(rs, APP_E_INVALID_IMAGE, "upload incomplete");
+			return APP_E_INVALID_IMAGE;
+		}
+		left -= n;
+		if (mpart_feed(rq->upload, chunk, (size_t)n) == -1)
+			break;
+	}
+	if (mpart_error(rq->upload) == APP_OK &&
+	    mpart_finish(rq->upload) == 0)
+		return APP_OK;
+	e = mpart_error(rq->upload);
+	if (e == APP_E_MISSING_FIELD)
+		resp_err(rs, e, "a file in field 'image' (or 'file') is "
+		    "required");
+	else
+		resp_err(rs, e, mpart_reason(rq->upload));
+	return e;
+}
+
 /* Check each declared field: presence first, then its validator. */
 static enum app_err
 check_fields(const struct route *r, const struct req *rq, struct resp *rs)
@@ -94,26 +142,62 @@ check_fields(const struct route *r, const struct req *rq, struct resp *rs)
 }
 
 /*
+ * A state-changing request that authenticates with the cookie must come
+ * from our own pages: an Origin other than the public URL's, or a
+ * browser's Sec-Fetch-Site naming another site, is refused.
+ */
+static int
+same_origin(const struct ctx *c, const struct req *rq)
+{
+	const char	*pub = c->cfg->public_url, *slash;
+	size_t		 n;
+
+	if (rq->fetch_site != NULL && strcmp(rq->fetch_site, "same-origin") &&
+	    strcmp(rq->fetch_site, "none"))
+		return 0;
+	if (rq->origin == NULL)
+		return 1;
+	/* The origin of the public URL: scheme://host[:port], no path. */
+	slash = strstr(pub, "://");
+	slash = slash != NULL ? strchr(slash + 3, '/') : NULL;
+	n = slash != NULL ? (size_t)(slash - pub) : strlen(pub);
+	return strlen(rq->origin) == n && strncmp(rq->origin, pub, n) == 0;
+}
+
+/*
  * The front line, in this fixed order before any handler runs:
  * route (404), method (405 + Allow), auth (401), content type (415),
  * size (413), body read and decode (400), declared fields (400).
  */
 static enum app_err
-dispatch(struct ctx *c, FCGX_Request *fr, struct req *rq, struct resp *rs)
+dispatch(struct ctx *c, FCGX_Request *fr, struct req *rq, struct resp *rs,
+    const struct route **rp)
 {
 	const struct route	*r;
 	enum app_err		 e;
 	enum req_ctype		 ct;
 	char			 allow[128];
 
-	if ((r = route_find(rq->method, rq->path, &e, allow,
+	if ((*rp = r = route_find(rq->method, rq->path, &e, allow,
 	    sizeof(allow))) == NULL) {
 		if (e == APP_E_METHOD)
 			resp_header(rs, "Allow", "%s", allow);
 		return e;
 	}
-	if (r->auth == AUTH_REQUIRED && rq->uid <= 0)
-		return APP_E_UNAUTHORIZED;
+	if (r->auth != AUTH_NONE) {
+		e = user_authenticate(c->store, rq->authorization, rq->cookie,
+		    &rq->uid, rq->cred_hash, &rq->via_cookie);
+		if (e != APP_OK && e != APP_E_UNAUTHORIZED)
+			return e;
+		if (e != APP_OK)
+			rq->uid = 0;
+		if (rq->uid <= 0 && r->auth == AUTH_REQUIRED)
+			return APP_E_UNAUTHORIZED;
+		if (rq->uid > 0 && rq->via_cookie &&
+		    strcmp(rq->method, "GET") != 0 &&
+		    strcmp(rq->method, "HEAD") != 0 && !same_origin(c, rq))
+			return APP_E_FORBIDDEN;
+	}
 	if (r->body == BODY_FIELDS) {
 		ct = req_ctype(rq->content_type);
 		if (ct != REQ_CT_JSON && ct != REQ_CT_FORM) {
@@ -134,6 +218,18 @@ dispatch(struct ctx *c, FCGX_Request *fr, struct req *rq, struct resp *rs)
 			return e;
 		if ((e = check_fields(r, rq, rs)) != APP_OK)
 			return e;
+	} else if (r->body == BODY_UPLOAD) {
+		if (req_ctype(rq->content_type) != REQ_CT_MULTIPART) {
+			resp_err(rs, APP_E_MEDIA_TYPE, "Content-Type must be "
+			    "multipart/form-data");
+			return APP_E_MEDIA_TYPE;
+		}
+		if (rq->content_length < 0)
+			rq->content_length = 0;
+		if (rq->content_length > c->cfg->upload_max_body)
+			return APP_E_TOO_LARGE;
+		if ((e = read_upload(c, fr->in, rq, rs)) != APP_OK)
+			return e;
 	}
 	return r->handler(c, rq, rs);
 }
@@ -148,6 +244,7 @@ param(FCGX_Request *fr, const char *name)
 static void
 serve(struct ctx *c, FCGX_Request *fr)
 {
+	const struct route	*r = NULL;
 	struct req	 rq;
 	struct resp	 rs;
 	enum app_err	 e;
@@ -167,6 +264,8 @@ serve(struct ctx *c, FCGX_Request *fr)
 	rq.authorization = param(fr, "HTTP_AUTHORIZATION");
 	rq.origin = param(fr, "HTTP_ORIGIN");
 	rq.scheme = param(fr, "REQUEST_SCHEME");
+	rq.accept = param(fr, "HTTP_ACCEPT");
+	rq.fetch_site = param(fr, "HTTP_SEC_FETCH_SITE");
 	log_set_rid(rq.rid);
 	if (rq.method == NULL)
 		rq.method = "";
@@ -184,10 +283,16 @@ serve(struct ctx *c, FCGX_Request *fr)
 		resp_err(&rs, APP_E_INVALID_JSON, "bad Content-Length");
 		e = APP_E_INVALID_JSON;
 	} else
-		e = dispatch(c, fr, &rq, &rs);
+		e = dispatch(c, fr, &rq, &rs, &r);
 	if (e != APP_OK && (rs.err != e || resp_status(&rs) !=
 	    app_err_status(e)))
 		resp_err(&rs, e, NULL);
+	/* Browsers get the route's page instead of the envelope. */
+	if (e != APP_OK && r != NULL && r->errpage != PAGE_NONE &&
+	    rs.ctype == NULL && (strcmp(r->method, "GET") == 0 ||
+	    (req_ctype(rq.content_type) == REQ_CT_FORM &&
+	    req_wants_html(&rq))))
+		page_error(&rs, r->errpage, e, rs.msg);
 	if (e == APP_E_INTERNAL)
 		log_msg(LOG_ERROR, "internal error on %s %s", rq.method,
 		    rq.path);
@@ -206,6 +311,7 @@ worker_run(const struct cfg *cfg, int listen_fd)
 {
 	struct sigaction	 sa;
 	struct store_opts	 so;
+	struct img_limits	 limits;
 	struct ctx		 c;
 	FCGX_Request		 fr;
 	int			 rc = 0;
@@ -243,9 +349,19 @@ worker_run(const struct cfg *cfg, int listen_fd)
 		store_free(c.store);
 		return 1;
 	}
+	limits.max_pixels = cfg->image_max_pixels;
+	limits.memory_mib = cfg->image_memory_mib;
+	limits.time_s = cfg->image_time;
+	limits.thumb = cfg->thumb_size;
+	if (img_init(&limits) == -1) {
+		sms_free(c.sms);
+		store_free(c.store);
+		return 1;
+	}
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_msg(LOG_ERROR, "FastCGI initialisation failed");
+		img_cleanup();
 		sms_free(c.sms);
 		store_free(c.store);
 		return 1;
@@ -264,6 +380,7 @@ worker_run(const struct cfg *cfg, int listen_fd)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 0);
+	img_cleanup();
 	sms_free(c.sms);
 	store_free(c.store);
 	buf_cleanup(&c.in);

@@ -38,6 +38,19 @@ struct cfg {
 	long		 sms_timeout_ms;
 	long		 pwhash_ops;
 	long		 pwhash_mem_kib;
+	long		 token_ttl;		/* seconds */
+	long		 session_ttl;		/* seconds */
+	long		 ticket_ttl;		/* seconds */
+	long		 login_window;		/* seconds */
+	long		 login_phone_max;
+	long		 login_addr_max;
+	char		*template_dir;
+	char		*image_dir;
+	long		 upload_max_body;
+	long		 image_max_pixels;
+	long		 image_memory_mib;
+	long		 image_time;		/* seconds */
+	long		 thumb_size;
 };
 
 /*

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "mem.h"
+#include "mpart.h"
 #include "req.h"
 
 /* Deepest JSON nesting accepted; request bodies are flat objects. */
@@ -28,6 +29,8 @@ req_cleanup(struct req *rq)
 	if (rq->body != NULL)
 		json_object_put(rq->body);
 	rq->body = NULL;
+	mpart_free(rq->upload);
+	rq->upload = NULL;
 }
 
 enum req_ctype

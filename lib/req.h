@@ -7,6 +7,7 @@
 #include "app.h"
 
 struct json_object;
+struct mpart;
 
 /* What a Content-Type header names, as far as routing cares. */
 enum req_ctype {
@@ -36,15 +37,20 @@ struct req {
 	const char		*authorization;
 	const char		*origin;
 	const char		*scheme;	/* "https" or "http" */
+	const char		*accept;
+	const char		*fetch_site;	/* Sec-Fetch-Site */
 	double			 start_ms;	/* monotonic ms at accept */
 	long long		 uid;		/* > 0 once authenticated */
+	int			 via_cookie;	/* credential was the cookie */
+	unsigned char		 cred_hash[32];	/* hash of that credential */
 	struct json_object	*body;		/* owned; object of fields */
+	struct mpart		*upload;	/* owned; a parsed multipart body */
 };
 
 /* Zero rq and mark content_length absent. */
 void		req_init(struct req *rq);
 
-/* Release what the request owns (the parsed body). */
+/* Release what the request owns (the parsed body or upload). */
 void		req_cleanup(struct req *rq);
 
 /* Classify a Content-Type value (media type only, parameters ignored). */

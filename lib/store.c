@@ -75,3 +75,90 @@ store_user_create(struct store *s, const char *phone, const char *pwhash,
 {
 	return s->ops->user_create(s->be, phone, pwhash, code_id, uid);
 }
+
+enum app_err
+store_login_check(struct store *s, const char *phone, const char *addr,
+    long window, long phone_max, long addr_max, long *retry_after)
+{
+	*retry_after = 0;
+	return s->ops->login_check(s->be, phone, addr, window, phone_max,
+	    addr_max, retry_after);
+}
+
+enum app_err
+store_login_failed(struct store *s, const char *phone, const char *addr,
+    long window)
+{
+	return s->ops->login_failed(s->be, phone, addr, window);
+}
+
+enum app_err
+store_user_find(struct store *s, const char *phone, long long *uid,
+    char *hash, size_t size)
+{
+	return s->ops->user_find(s->be, phone, uid, hash, size);
+}
+
+enum app_err
+store_password_set(struct store *s, long long uid, const char *hash)
+{
+	return s->ops->password_set(s->be, uid, hash);
+}
+
+enum app_err
+store_session_open(struct store *s, long long uid, const char *phone,
+    const char *kind, const unsigned char token_hash[32], long ttl,
+    const unsigned char *ticket_hash, long ticket_ttl)
+{
+	return s->ops->session_open(s->be, uid, phone, kind, token_hash, ttl,
+	    ticket_hash, ticket_ttl);
+}
+
+enum app_err
+store_session_user(struct store *s, const unsigned char token_hash[32],
+    long long *uid)
+{
+	return s->ops->session_user(s->be, token_hash, uid);
+}
+
+enum app_err
+store_session_revoke(struct store *s, const unsigned char token_hash[32])
+{
+	return s->ops->session_revoke(s->be, token_hash);
+}
+
+enum app_err
+store_ticket_redeem(struct store *s, const unsigned char ticket_hash[32],
+    const unsigned char session_hash[32], long ttl, long long *uid)
+{
+	return s->ops->ticket_redeem(s->be, ticket_hash, session_hash, ttl,
+	    uid);
+}
+
+enum app_err
+store_visit(struct store *s, long long uid, struct store_profile *p)
+{
+	return s->ops->visit(s->be, uid, p);
+}
+
+enum app_err
+store_profile(struct store *s, long long uid, struct store_profile *p)
+{
+	return s->ops->profile(s->be, uid, p);
+}
+
+enum app_err
+store_image_add(struct store *s, long long uid, const struct store_image *img,
+    int (*files)(void *arg), void (*undo)(void *arg), void *arg,
+    long long *id)
+{
+	return s->ops->image_add(s->be, uid, img, files, undo, arg, id);
+}
+
+enum app_err
+store_image_list(struct store *s, long long uid, long long before,
+    struct store_image *out, int max, int *n)
+{
+	*n = 0;
+	return s->ops->image_list(s->be, uid, before, out, max, n);
+}

@@ -2,6 +2,8 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <stddef.h>
+
 #include "app.h"
 
 /* Connection settings every backend honours. */
@@ -76,6 +78,108 @@ enum app_err	 store_code_check(struct store *s, const char *phone,
 enum app_err	 store_user_create(struct store *s, const char *phone,
 		    const char *pwhash, long long code_id, long long *uid);
 
+/* A user's profile as /users/me and the H5 home page show it. */
+struct store_profile {
+	long long	 id;
+	char		 phone[16];
+	char		 created_at[32];	/* ISO 8601 UTC */
+	long long	 visits;
+	char		 last_seen_at[32];	/* ISO 8601 UTC; "" if never */
+	long long	 image_count;
+};
+
+/*
+ * Whether failed logins lock phone or addr: APP_OK, or
+ * APP_E_TOO_MANY_ATTEMPTS with *retry_after seconds (>= 1) once phone had
+ * phone_max or addr had addr_max failures within window seconds.
+ */
+enum app_err	 store_login_check(struct store *s, const char *phone,
+		    const char *addr, long window, long phone_max,
+		    long addr_max, long *retry_after);
+
+/* Record a failed login (old records past window are purged). */
+enum app_err	 store_login_failed(struct store *s, const char *phone,
+		    const char *addr, long window);
+
+/*
+ * The user with phone: APP_OK with *uid and the stored password hash
+ * copied into hash (size bytes), or APP_E_NOT_FOUND.
+ */
+enum app_err	 store_user_find(struct store *s, const char *phone,
+		    long long *uid, char *hash, size_t size);
+
+/* Replace a user's password hash (rehash at a new cost). */
+enum app_err	 store_password_set(struct store *s, long long uid,
+		    const char *hash);
+
+/*
+ * After a successful login, in one transaction: a session of kind
+ * ("bearer" or "cookie") for token_hash valid ttl seconds, optionally a
+ * ticket (ticket_hash non-NULL) valid ticket_ttl seconds, and phone's
+ * failed logins cleared.
+ */
+enum app_err	 store_session_open(struct store *s, long long uid,
+		    const char *phone, const char *kind,
+		    const unsigned char token_hash[32], long ttl,
+		    const unsigned char *ticket_hash, long ticket_ttl);
+
+/* The user of a live session: APP_OK with *uid, or APP_E_UNAUTHORIZED. */
+enum app_err	 store_session_user(struct store *s,
+		    const unsigned char token_hash[32], long long *uid);
+
+/* Revoke a live session: APP_OK, or APP_E_UNAUTHORIZED if none. */
+enum app_err	 store_session_revoke(struct store *s,
+		    const unsigned char token_hash[32]);
+
+/*
+ * Spend a ticket and open a cookie session for its user, atomically:
+ * APP_OK with *uid, or APP_E_UNAUTHORIZED (unknown, used or expired).
+ */
+enum app_err	 store_ticket_redeem(struct store *s,
+		    const unsigned char ticket_hash[32],
+		    const unsigned char session_hash[32], long ttl,
+		    long long *uid);
+
+/*
+ * Record a home-page visit (visits + 1, last seen now) in one statement
+ * and return the profile with last_seen_at the visit before this one.
+ */
+enum app_err	 store_visit(struct store *s, long long uid,
+		    struct store_profile *p);
+
+/* The profile, read only: APP_OK or APP_E_UNAUTHORIZED (no such user). */
+enum app_err	 store_profile(struct store *s, long long uid,
+		    struct store_profile *p);
+
+/* An image row as the store keeps it. */
+struct store_image {
+	long long	 id;
+	char		 sha256[65];	/* hex of the stored bytes */
+	char		 format[8];	/* "jpeg", "png", "gif", "webp" */
+	long		 width;
+	long		 height;
+	long long	 bytes;
+};
+
+/*
+ * Record an uploaded image for uid with its files, as one unit: under a
+ * lock on img->sha256 (uploads of identical bytes queue), files(arg)
+ * writes the files, then the row is inserted and committed. When files
+ * fails nothing is inserted (APP_E_UNAVAILABLE); when the insert or the
+ * commit fails, undo(arg) removes what files created. APP_OK with *id.
+ */
+enum app_err	 store_image_add(struct store *s, long long uid,
+		    const struct store_image *img, int (*files)(void *arg),
+		    void (*undo)(void *arg), void *arg, long long *id);
+
+/*
+ * uid's images, newest first, with id < before (0: from the newest): at
+ * most max rows into out, *n of them.
+ */
+enum app_err	 store_image_list(struct store *s, long long uid,
+		    long long before, struct store_image *out, int max,
+		    int *n);
+
 /*
  * The backend interface. A backend fills one of these; be is its private
  * state, made by open and released by close.
@@ -94,6 +198,39 @@ struct store_ops {
 	enum app_err	 (*user_create)(void *be, const char *phone,
 			    const char *pwhash, long long code_id,
 			    long long *uid);
+	enum app_err	 (*login_check)(void *be, const char *phone,
+			    const char *addr, long window, long phone_max,
+			    long addr_max, long *retry_after);
+	enum app_err	 (*login_failed)(void *be, const char *phone,
+			    const char *addr, long window);
+	enum app_err	 (*user_find)(void *be, const char *phone,
+			    long long *uid, char *hash, size_t size);
+	enum app_err	 (*password_set)(void *be, long long uid,
+			    const char *hash);
+	enum app_err	 (*session_open)(void *be, long long uid,
+			    const char *phone, const char *kind,
+			    const unsigned char token_hash[32], long ttl,
+			    const unsigned char *ticket_hash, long ticket_ttl);
+	enum app_err	 (*session_user)(void *be,
+			    const unsigned char token_hash[32],
+			    long long *uid);
+	enum app_err	 (*session_revoke)(void *be,
+			    const unsigned char token_hash[32]);
+	enum app_err	 (*ticket_redeem)(void *be,
+			    const unsigned char ticket_hash[32],
+			    const unsigned char session_hash[32], long ttl,
+			    long long *uid);
+	enum app_err	 (*visit)(void *be, long long uid,
+			    struct store_profile *p);
+	enum app_err	 (*profile)(void *be, long long uid,
+			    struct store_profile *p);
+	enum app_err	 (*image_add)(void *be, long long uid,
+			    const struct store_image *img,
+			    int (*files)(void *arg), void (*undo)(void *arg),
+			    void *arg, long long *id);
+	enum app_err	 (*image_list)(void *be, long long uid,
+			    long long before, struct store_image *out,
+			    int max, int *n);
 };
 
 extern const struct store_ops store_pg_ops;

@@ -29,8 +29,27 @@ enum stmt {
 	ST_CODE_FAIL,
 	ST_CODE_USE,
 	ST_USER_INSERT,
+	ST_LOGIN_CHECK,
+	ST_LOGIN_FAIL,
+	ST_LOGIN_CLEAR,
+	ST_USER_FIND,
+	ST_PASSWORD_SET,
+	ST_SESSION_INSERT,
+	ST_TICKET_INSERT,
+	ST_SESSION_USER,
+	ST_SESSION_REVOKE,
+	ST_TICKET_USE,
+	ST_VISIT,
+	ST_PROFILE,
+	ST_IMAGE_LOCK,
+	ST_IMAGE_INSERT,
+	ST_IMAGE_LIST,
 	ST__MAX
 };
+
+#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 
 static const struct {
 	const char	*name;
@@ -75,6 +94,68 @@ static const struct {
 	[ST_USER_INSERT] = { "user_insert",
 	    "INSERT INTO users (phone, password_hash) VALUES ($1, $2) "
 	    "RETURNING id", 2, 0 },
+	[ST_LOGIN_CHECK] = { "login_check",
+	    "SELECT (SELECT count(*) FROM login_failures WHERE phone = $1 "
+	    "AND at > now() - make_interval(secs => $3::float8)), "
+	    "(SELECT ceil(extract(epoch FROM min(at) + make_interval(secs => "
+	    "$3::float8) - now()))::bigint FROM login_failures WHERE phone = $1 "
+	    "AND at > now() - make_interval(secs => $3::float8)), "
+	    "(SELECT count(*) FROM login_failures WHERE client_addr = $2 "
+	    "AND at > now() - make_interval(secs => $3::float8)), "
+	    "(SELECT ceil(extract(epoch FROM min(at) + make_interval(secs => "
+	    "$3::float8) - now()))::bigint FROM login_failures WHERE "
+	    "client_addr = $2 AND at > now() - make_interval(secs => "
+	    "$3::float8))", 3, 1 },
+	[ST_LOGIN_FAIL] = { "login_fail",
+	    "WITH old AS (DELETE FROM login_failures WHERE at < now() - "
+	    "make_interval(secs => $3::float8)) "
+	    "INSERT INTO login_failures (phone, client_addr) VALUES ($1, $2)",
+	    3, 0 },
+	[ST_LOGIN_CLEAR] = { "login_clear",
+	    "DELETE FROM login_failures WHERE phone = $1", 1, 0 },
+	[ST_USER_FIND] = { "user_find",
+	    "SELECT id, password_hash FROM users WHERE phone = $1", 1, 1 },
+	[ST_PASSWORD_SET] = { "password_set",
+	    "UPDATE users SET password_hash = $2 WHERE id = $1", 2, 1 },
+	[ST_SESSION_INSERT] = { "session_insert",
+	    "INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
+	    "VALUES ($1, decode($2, 'hex'), $3, "
+	    "now() + make_interval(secs => $4::float8))", 4, 0 },
+	[ST_TICKET_INSERT] = { "ticket_insert",
+	    "INSERT INTO tickets (user_id, ticket_hash, expires_at) "
+	    "VALUES ($1, decode($2, 'hex'), "
+	    "now() + make_interval(secs => $3::float8))", 3, 0 },
+	[ST_SESSION_USER] = { "session_user",
+	    "SELECT user_id FROM sessions WHERE token_hash = decode($1, 'hex') "
+	    "AND revoked_at IS NULL AND expires_at > now()", 1, 1 },
+	[ST_SESSION_REVOKE] = { "session_revoke",
+	    "UPDATE sessions SET revoked_at = now() WHERE "
+	    "token_hash = decode($1, 'hex') AND revoked_at IS NULL", 1, 1 },
+	[ST_TICKET_USE] = { "ticket_use",
+	    "UPDATE tickets SET used_at = now() WHERE "
+	    "ticket_hash = decode($1, 'hex') AND used_at IS NULL AND "
+	    "expires_at > now() RETURNING user_id", 1, 0 },
+	/* One statement: the count and the time move together. */
+	[ST_VISIT] = { "visit",
+	    "UPDATE users u SET visits = u.visits + 1, last_seen_at = now() "
+	    "FROM (SELECT id, last_seen_at FROM users WHERE id = $1 FOR UPDATE) "
+	    "o WHERE u.id = o.id RETURNING u.id, u.phone, "
+	    ISO_UTC("u.created_at") ", u.visits, " ISO_UTC("o.last_seen_at")
+	    ", (SELECT count(*) FROM images WHERE user_id = u.id)", 1, 0 },
+	[ST_PROFILE] = { "profile",
+	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
+	    ISO_UTC("u.last_seen_at") ", (SELECT count(*) FROM images "
+	    "WHERE user_id = u.id) FROM users u WHERE u.id = $1", 1, 1 },
+	/* Uploads of identical bytes queue here, on every host. */
+	[ST_IMAGE_LOCK] = { "image_lock",
+	    "SELECT pg_advisory_xact_lock(3, hashtext($1))", 1, 0 },
+	[ST_IMAGE_INSERT] = { "image_insert",
+	    "INSERT INTO images (user_id, sha256, format, width, height, bytes) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, 0 },
+	[ST_IMAGE_LIST] = { "image_list",
+	    "SELECT id, sha256, format, width, height, bytes FROM images "
+	    "WHERE user_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) "
+	    "ORDER BY id DESC LIMIT $3", 3, 1 },
 };
 
 struct pg {
@@ -460,6 +541,365 @@ out:
 	return e;
 }
 
+static void
+hex32(char out[65], const unsigned char h[32])
+{
+	sodium_bin2hex(out, 65, h, 32);
+}
+
+static enum app_err
+pg_login_check(void *be, const char *phone, const char *addr, long window,
+    long phone_max, long addr_max, long *retry_after)
+{
+	PGresult	*res;
+	const char	*p[3];
+	char		 w[24];
+	long long	 v = 0;
+	enum app_err	 e;
+
+	snprintf(w, sizeof(w), "%ld", window);
+	p[0] = phone;
+	p[1] = addr;
+	p[2] = w;
+	if ((e = run(be, ST_LOGIN_CHECK, p, &res)) != APP_OK)
+		return e;
+	if (cell_ll(res, 0) >= phone_max)
+		v = cell_ll(res, 1);
+	if (cell_ll(res, 2) >= addr_max && cell_ll(res, 3) > v)
+		v = cell_ll(res, 3);
+	if (cell_ll(res, 0) >= phone_max || cell_ll(res, 2) >= addr_max) {
+		*retry_after = v < 1 ? 1 : (long)v;
+		e = APP_E_TOO_MANY_ATTEMPTS;
+	}
+	PQclear(res);
+	return e;
+}
+
+static enum app_err
+pg_login_failed(void *be, const char *phone, const char *addr, long window)
+{
+	PGresult	*res;
+	const char	*p[3];
+	char		 w[24];
+	enum app_err	 e;
+
+	snprintf(w, sizeof(w), "%ld", window);
+	p[0] = phone;
+	p[1] = addr;
+	p[2] = w;
+	if ((e = run(be, ST_LOGIN_FAIL, p, &res)) == APP_OK)
+		PQclear(res);
+	return e;
+}
+
+static enum app_err
+pg_user_find(void *be, const char *phone, long long *uid, char *hash,
+    size_t size)
+{
+	PGresult	*res;
+	const char	*p[1];
+	enum app_err	 e;
+
+	p[0] = phone;
+	if ((e = run(be, ST_USER_FIND, p, &res)) != APP_OK)
+		return e;
+	if (PQntuples(res) == 0)
+		e = APP_E_NOT_FOUND;
+	else if ((size_t)PQgetlength(res, 0, 1) >= size) {
+		log_msg(LOG_ERROR, "stored password hash too long");
+		e = APP_E_INTERNAL;
+	} else {
+		*uid = cell_ll(res, 0);
+		memcpy(hash, PQgetvalue(res, 0, 1),
+		    (size_t)PQgetlength(res, 0, 1) + 1);
+	}
+	PQclear(res);
+	return e;
+}
+
+static enum app_err
+pg_password_set(void *be, long long uid, const char *hash)
+{
+	PGresult	*res;
+	const char	*p[2];
+	char		 id[24];
+	enum app_err	 e;
+
+	snprintf(id, sizeof(id), "%lld", uid);
+	p[0] = id;
+	p[1] = hash;
+	if ((e = run(be, ST_PASSWORD_SET, p, &res)) == APP_OK)
+		PQclear(res);
+	return e;
+}
+
+/* Insert a session row; inside the caller's transaction. */
+static enum app_err
+session_insert(struct pg *pg, const char *uid, const char *kind,
+    const unsigned char token_hash[32], long ttl)
+{
+	PGresult	*res;
+	const char	*p[4];
+	char		 hex[65], t[24];
+	enum app_err	 e;
+
+	hex32(hex, token_hash);
+	snprintf(t, sizeof(t), "%ld", ttl);
+	p[0] = uid;
+	p[1] = hex;
+	p[2] = kind;
+	p[3] = t;
+	if ((e = run(pg, ST_SESSION_INSERT, p, &res)) == APP_OK)
+		PQclear(res);
+	return e;
+}
+
+static enum app_err
+pg_session_open(void *be, long long uid, const char *phone, const char *kind,
+    const unsigned char token_hash[32], long ttl,
+    const unsigned char *ticket_hash, long ticket_ttl)
+{
+	struct pg	*pg = be;
+	PGresult	*res;
+	const char	*p[3];
+	char		 id[24], hex[65], t[24];
+	enum app_err	 e;
+
+	if ((e = tx_begin(pg)) != APP_OK)
+		return e;
+	snprintf(id, sizeof(id), "%lld", uid);
+	if ((e = session_insert(pg, id, kind, token_hash, ttl)) != APP_OK)
+		goto out;
+	if (ticket_hash != NULL) {
+		hex32(hex, ticket_hash);
+		snprintf(t, sizeof(t), "%ld", ticket_ttl);
+		p[0] = id;
+		p[1] = hex;
+		p[2] = t;
+		if ((e = run(pg, ST_TICKET_INSERT, p, &res)) != APP_OK)
+			goto out;
+		PQclear(res);
+	}
+	p[0] = phone;
+	if ((e = run(pg, ST_LOGIN_CLEAR, p, &res)) != APP_OK)
+		goto out;
+	PQclear(res);
+	e = tx_commit(pg);
+out:
+	tx_rollback(pg);
+	return e;
+}
+
+static enum app_err
+pg_session_user(void *be, const unsigned char token_hash[32], long long *uid)
+{
+	PGresult	*res;
+	const char	*p[1];
+	char		 hex[65];
+	enum app_err	 e;
+
+	hex32(hex, token_hash);
+	p[0] = hex;
+	if ((e = run(be, ST_SESSION_USER, p, &res)) != APP_OK)
+		return e;
+	if (PQntuples(res) == 0)
+		e = APP_E_UNAUTHORIZED;
+	else
+		*uid = cell_ll(res, 0);
+	PQclear(res);
+	return e;
+}
+
+static enum app_err
+pg_session_revoke(void *be, const unsigned char token_hash[32])
+{
+	PGresult	*res;
+	const char	*p[1];
+	char		 hex[65];
+	enum app_err	 e;
+
+	hex32(hex, token_hash);
+	p[0] = hex;
+	if ((e = run(be, ST_SESSION_REVOKE, p, &res)) != APP_OK)
+		return e;
+	if (strcmp(PQcmdTuples(res), "1") != 0)
+		e = APP_E_UNAUTHORIZED;
+	PQclear(res);
+	return e;
+}
+
+static enum app_err
+pg_ticket_redeem(void *be, const unsigned char ticket_hash[32],
+    const unsigned char session_hash[32], long ttl, long long *uid)
+{
+	struct pg	*pg = be;
+	PGresult	*res;
+	const char	*p[1];
+	char		 hex[65], id[24];
+	enum app_err	 e;
+
+	if ((e = tx_begin(pg)) != APP_OK)
+		return e;
+	hex32(hex, ticket_hash);
+	p[0] = hex;
+	if ((e = run(pg, ST_TICKET_USE, p, &res)) != APP_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		e = APP_E_UNAUTHORIZED;
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	*uid = cell_ll(res, 0);
+	PQclear(res);
+	if ((e = session_insert(pg, id, "cookie", session_hash, ttl)) != APP_OK)
+		goto out;
+	e = tx_commit(pg);
+out:
+	tx_rollback(pg);
+	return e;
+}
+
+static void
+copy_cell(char *dst, size_t size, const PGresult *res, int col)
+{
+	snprintf(dst, size, "%s", PQgetisnull(res, 0, col) ? "" :
+	    PQgetvalue(res, 0, col));
+}
+
+/* Fill p from a row of (id, phone, created, visits, last seen, images). */
+static enum app_err
+profile_row(PGresult *res, struct store_profile *p)
+{
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return APP_E_UNAUTHORIZED;
+	}
+	p->id = cell_ll(res, 0);
+	copy_cell(p->phone, sizeof(p->phone), res, 1);
+	copy_cell(p->created_at, sizeof(p->created_at), res, 2);
+	p->visits = cell_ll(res, 3);
+	copy_cell(p->last_seen_at, sizeof(p->last_seen_at), res, 4);
+	p->image_count = cell_ll(res, 5);
+	PQclear(res);
+	return APP_OK;
+}
+
+static enum app_err
+pg_visit(void *be, long long uid, struct store_profile *p)
+{
+	PGresult	*res;
+	const char	*params[1];
+	char		 id[24];
+	enum app_err	 e;
+
+	snprintf(id, sizeof(id), "%lld", uid);
+	params[0] = id;
+	if ((e = run(be, ST_VISIT, params, &res)) != APP_OK)
+		return e;
+	return profile_row(res, p);
+}
+
+static enum app_err
+pg_profile(void *be, long long uid, struct store_profile *p)
+{
+	PGresult	*res;
+	const char	*params[1];
+	char		 id[24];
+	enum app_err	 e;
+
+	snprintf(id, sizeof(id), "%lld", uid);
+	params[0] = id;
+	if ((e = run(be, ST_PROFILE, params, &res)) != APP_OK)
+		return e;
+	return profile_row(res, p);
+}
+
+static enum app_err
+pg_image_add(void *be, long long uid, const struct store_image *img,
+    int (*files)(void *arg), void (*undo)(void *arg), void *arg,
+    long long *id)
+{
+	struct pg	*pg = be;
+	PGresult	*res;
+	const char	*p[6];
+	char		 u[24], w[24], h[24], b[24];
+	enum app_err	 e;
+	int		 written = 0;
+
+	if ((e = tx_begin(pg)) != APP_OK)
+		return e;
+	p[0] = img->sha256;
+	if ((e = run(pg, ST_IMAGE_LOCK, p, &res)) != APP_OK)
+		goto out;
+	PQclear(res);
+	if (files(arg) != 0) {
+		e = APP_E_UNAVAILABLE;
+		goto out;
+	}
+	written = 1;
+	snprintf(u, sizeof(u), "%lld", uid);
+	snprintf(w, sizeof(w), "%ld", img->width);
+	snprintf(h, sizeof(h), "%ld", img->height);
+	snprintf(b, sizeof(b), "%lld", img->bytes);
+	p[0] = u;
+	p[1] = img->sha256;
+	p[2] = img->format;
+	p[3] = w;
+	p[4] = h;
+	p[5] = b;
+	if ((e = run(pg, ST_IMAGE_INSERT, p, &res)) != APP_OK)
+		goto out;
+	*id = cell_ll(res, 0);
+	PQclear(res);
+	e = tx_commit(pg);
+out:
+	/*
+	 * Files go before the lock is released, so a concurrent upload of
+	 * the same bytes never finds files that are about to vanish.
+	 * XXX When the connection itself died the lock is already gone; a
+	 * simultaneous identical upload could then lose its files.
+	 */
+	if (e != APP_OK && written)
+		undo(arg);
+	tx_rollback(pg);
+	return e;
+}
+
+static enum app_err
+pg_image_list(void *be, long long uid, long long before,
+    struct store_image *out, int max, int *n)
+{
+	PGresult	*res;
+	const char	*p[3];
+	char		 u[24], b[24], m[24];
+	enum app_err	 e;
+	int		 i, rows;
+
+	snprintf(u, sizeof(u), "%lld", uid);
+	snprintf(b, sizeof(b), "%lld", before);
+	snprintf(m, sizeof(m), "%d", max);
+	p[0] = u;
+	p[1] = b;
+	p[2] = m;
+	if ((e = run(be, ST_IMAGE_LIST, p, &res)) != APP_OK)
+		return e;
+	rows = PQntuples(res);
+	for (i = 0; i < rows && i < max; i++) {
+		out[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		snprintf(out[i].sha256, sizeof(out[i].sha256), "%s",
+		    PQgetvalue(res, i, 1));
+		snprintf(out[i].format, sizeof(out[i].format), "%s",
+		    PQgetvalue(res, i, 2));
+		out[i].width = strtol(PQgetvalue(res, i, 3), NULL, 10);
+		out[i].height = strtol(PQgetvalue(res, i, 4), NULL, 10);
+		out[i].bytes = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+	}
+	*n = i;
+	PQclear(res);
+	return APP_OK;
+}
+
 static void *
 pg_open(const char *url, const struct store_opts *o)
 {
@@ -503,4 +943,16 @@ const struct store_ops store_pg_ops = {
 	.code_issue = pg_code_issue,
 	.code_check = pg_code_check,
 	.user_create = pg_user_create,
+	.login_check = pg_login_check,
+	.login_failed = pg_login_failed,
+	.user_find = pg_user_find,
+	.password_set = pg_password_set,
+	.session_open = pg_session_open,
+	.session_user = pg_session_user,
+	.session_revoke = pg_session_revoke,
+	.ticket_redeem = pg_ticket_redeem,
+	.visit = pg_visit,
+	.profile = pg_profile,
+	.image_add = pg_image_add,
+	.image_list = pg_image_list,
 };

@@ -6,12 +6,15 @@
 #include "cfg.h"
 #include "code.h"
 #include "log.h"
+#include "sess.h"
 #include "sms.h"
 #include "store.h"
 #include "user.h"
 
 static unsigned long long	 pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 static size_t			 pw_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+/* Verified against for unknown phones, so they cost what a real user does. */
+static char			 dummy_hash[crypto_pwhash_STRBYTES];
 
 int
 user_valid_phone(const char *s, size_t len)
@@ -39,6 +42,13 @@ user_valid_password(const char *s, size_t len)
 }
 
 int
+user_valid_login_password(const char *s, size_t len)
+{
+	(void)s;
+	return len >= 1 && len <= 1024;
+}
+
+int
 user_valid_code(const char *s, size_t len)
 {
 	size_t	 i;
@@ -63,10 +73,16 @@ user_mask_phone(const char *phone, char out[USER_MASKED_LEN])
 int
 user_init(long opslimit, long memlimit_kib)
 {
+	unsigned char	 pw[16];
+
 	if (sodium_init() < 0)
 		return -1;
 	pw_ops = (unsigned long long)opslimit;
 	pw_mem = (size_t)memlimit_kib * 1024;
+	randombytes_buf(pw, sizeof(pw));
+	if (crypto_pwhash_str(dummy_hash, (const char *)pw, sizeof(pw), pw_ops,
+	    pw_mem) != 0)
+		return -1;
 	return 0;
 }
 
@@ -132,5 +148,97 @@ user_register(struct store *st, const struct cfg *cfg, const char *phone,
 	}
 	e = store_user_create(st, phone, pwhash, code_id, uid);
 	sodium_memzero(pwhash, sizeof(pwhash));
+	return e;
+}
+
+enum app_err
+user_login(struct store *st, const struct cfg *cfg, const char *phone,
+    const char *password, size_t pwlen, const char *addr, int cookie,
+    struct user_login *out, long *retry_after)
+{
+	unsigned char	 th[SESS_HASH_LEN], kh[SESS_HASH_LEN];
+	char		 hash[crypto_pwhash_STRBYTES + 1];
+	char		 fresh[crypto_pwhash_STRBYTES];
+	long long	 uid = 0;
+	enum app_err	 e;
+	int		 ok;
+
+	memset(out, 0, sizeof(*out));
+	if (addr == NULL)
+		addr = "";
+	e = store_login_check(st, phone, addr, cfg->login_window,
+	    cfg->login_phone_max, cfg->login_addr_max, retry_after);
+	if (e != APP_OK)
+		return e;
+	e = store_user_find(st, phone, &uid, hash, sizeof(hash));
+	if (e == APP_E_NOT_FOUND)
+		snprintf(hash, sizeof(hash), "%s", dummy_hash);
+	else if (e != APP_OK)
+		return e;
+	ok = crypto_pwhash_str_verify(hash, password, pwlen) == 0 &&
+	    e == APP_OK;
+	if (!ok) {
+		e = store_login_failed(st, phone, addr, cfg->login_window);
+		return e == APP_OK ? APP_E_BAD_CREDENTIALS : e;
+	}
+	/* The configured cost changed since this hash was made. */
+	if (crypto_pwhash_str_needs_rehash(hash, pw_ops, pw_mem) != 0) {
+		if (crypto_pwhash_str(fresh, password, pwlen, pw_ops,
+		    pw_mem) == 0 && store_password_set(st, uid, fresh) == APP_OK)
+			log_msg(LOG_INFO, "password rehashed at the new cost");
+		sodium_memzero(fresh, sizeof(fresh));
+	}
+	sodium_memzero(hash, sizeof(hash));
+
+	sess_new(out->token, th);
+	if (!cookie)
+		sess_new(out->ticket, kh);
+	e = store_session_open(st, uid, phone, cookie ? "cookie" : "bearer", th,
+	    cookie ? cfg->session_ttl : cfg->token_ttl, cookie ? NULL : kh,
+	    cfg->ticket_ttl);
+	if (e != APP_OK) {
+		sodium_memzero(out, sizeof(*out));
+		return e;
+	}
+	out->uid = uid;
+	user_mask_phone(phone, out->phone);
+	return APP_OK;
+}
+
+enum app_err
+user_authenticate(struct store *st, const char *authorization,
+    const char *cookie_header, long long *uid,
+    unsigned char hash[SESS_HASH_LEN], int *via_cookie)
+{
+	const char	*tok;
+	size_t		 len;
+
+	*via_cookie = 0;
+	if (authorization != NULL && *authorization != '\0') {
+		if (!sess_bearer(authorization, &tok, &len))
+			return APP_E_UNAUTHORIZED;
+	} else if (sess_cookie(cookie_header, SESS_COOKIE, &tok, &len))
+		*via_cookie = 1;
+	else
+		return APP_E_UNAUTHORIZED;
+	if (!sess_hash(tok, len, hash))
+		return APP_E_UNAUTHORIZED;
+	return store_session_user(st, hash, uid);
+}
+
+enum app_err
+user_redeem_ticket(struct store *st, const struct cfg *cfg,
+    const char *ticket, size_t len, long long *uid,
+    char cookie[SESS_TOKEN_LEN + 1])
+{
+	unsigned char	 kh[SESS_HASH_LEN], sh[SESS_HASH_LEN];
+	enum app_err	 e;
+
+	if (!sess_hash(ticket, len, kh))
+		return APP_E_UNAUTHORIZED;
+	sess_new(cookie, sh);
+	e = store_ticket_redeem(st, kh, sh, cfg->session_ttl, uid);
+	if (e != APP_OK)
+		sodium_memzero(cookie, SESS_TOKEN_LEN + 1);
 	return e;
 }

@@ -62,3 +62,257 @@ def request_code(http, base_url, phone):
 
 def wrong_code(code):
     return "%06d" % ((int(code) + 1) % 1000000)
+
+
+# ---------------------------------------------------------------- login, sessions, H5 pages
+
+TOKEN_RE = r"[A-Za-z0-9_-]{43}"
+ISO_UTC_RE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+def masked(phone):
+    return phone[:3] + "****" + phone[7:]
+
+
+def no_cookie_session():
+    """A requests session that never stores a cookie: every cookie a test sends, it sends itself."""
+    import http.cookiejar
+    import requests
+    s = requests.Session()
+    s.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return s
+
+
+def register_user(http, base_url, password=None):
+    """Register a new user through Nginx; returns {"phone", "password", "id"}."""
+    phone = random_phone()
+    password = password or "pw-" + phone + "-x"
+    code = request_code(http, base_url, phone)
+    r = http.post(base_url + "/users/regist",
+                  json={"phone": phone, "password": password, "code": code})
+    data = assert_envelope_ok(r, 201)
+    return {"phone": phone, "password": password, "id": data["user_id"]}
+
+
+def login(http, base_url, phone, password):
+    """A JSON login that must succeed; returns its data object."""
+    r = http.post(base_url + "/users/login", json={"phone": phone, "password": password})
+    return assert_envelope_ok(r)
+
+
+def parse_set_cookie(value):
+    """One Set-Cookie header value -> (name, value, {lower-case attribute: value or True})."""
+    parts = [p.strip() for p in value.split(";")]
+    name, sep, val = parts[0].partition("=")
+    assert sep, value
+    attrs = {}
+    for p in parts[1:]:
+        if not p:
+            continue
+        k, sep, v = p.partition("=")
+        attrs[k.strip().lower()] = v.strip() if sep else True
+    return name.strip(), val.strip(), attrs
+
+
+def set_cookies(resp):
+    """Every Set-Cookie header of a requests response, unjoined."""
+    return resp.raw.headers.getlist("Set-Cookie")
+
+
+def assert_session_cookie(header, max_age=None):
+    """The H5 session cookie as the contract sets it; returns the cookie's value."""
+    import re
+    name, value, attrs = parse_set_cookie(header)
+    assert name == "__Host-sid", header
+    # RFC 6265 cookie-octets only, and not empty.
+    assert re.fullmatch(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+", value), header
+    assert attrs.get("path") == "/", header
+    assert "domain" not in attrs, header          # __Host- forbids it
+    assert attrs.get("httponly") is True, header
+    assert attrs.get("secure") is True, header
+    assert str(attrs.get("samesite", "")).lower() == "lax", header
+    assert re.fullmatch(r"[0-9]+", str(attrs.get("max-age", ""))), header
+    assert int(attrs["max-age"]) > 0, header
+    if max_age is not None:
+        assert int(attrs["max-age"]) == max_age, header
+    return value
+
+
+def flip_char(s, i):
+    """s with the character at i replaced by another base64url character."""
+    c = s[i]
+    return s[:i] + ("B" if c != "B" else "C") + s[i + 1:]
+
+
+class _Page:
+    """What the tests need from an HTML page: elements by id (tag, attributes, text) and all tags."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+            "source", "track", "wbr"}
+
+    def __init__(self, text):
+        from html.parser import HTMLParser
+        page = self
+        self.by_id = {}
+        self.tags = []          # (tag, attrs) in document order
+        stack = []              # [tag, element dict or None]
+
+        class P(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                a = {k: (v if v is not None else "") for k, v in attrs}
+                page.tags.append((tag, a))
+                el = None
+                if "id" in a:
+                    el = {"tag": tag, "attrs": a, "text": ""}
+                    assert a["id"] not in page.by_id, "duplicate id %r" % a["id"]
+                    page.by_id[a["id"]] = el
+                if tag not in _Page.VOID:
+                    stack.append([tag, el])
+
+            def handle_startendtag(self, tag, attrs):
+                self.handle_starttag(tag, attrs)
+                if tag not in _Page.VOID and stack:
+                    stack.pop()
+
+            def handle_endtag(self, tag):
+                for i in range(len(stack) - 1, -1, -1):
+                    if stack[i][0] == tag:
+                        del stack[i:]
+                        break
+
+            def handle_data(self, data):
+                for _, el in stack:
+                    if el is not None:
+                        el["text"] += data
+
+        p = P(convert_charrefs=True)
+        p.feed(text)
+        p.close()
+
+    def text(self, id_):
+        assert id_ in self.by_id, "no element with id=%r" % id_
+        return " ".join(self.by_id[id_]["text"].split())
+
+    def find(self, tag, **attrs):
+        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+
+def parse_html(text):
+    return _Page(text)
+
+
+def assert_html_page(resp, status, no_script=False):
+    """An H5 page: status, exact HTML type, a strict CSP (and, if asked, no <script at all)."""
+    assert resp.status_code == status, (resp.status_code, resp.text[:2000])
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8", resp.headers
+    csp = resp.headers.get("Content-Security-Policy", "")
+    assert "default-src 'none'" in csp, resp.headers
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, csp
+    if no_script:
+        assert "<script" not in resp.text.lower(), resp.text
+    return parse_html(resp.text)
+
+
+def psql(sql):
+    """One query against the stack's database as the app user; returns the unaligned output."""
+    import os
+    import subprocess
+    out = subprocess.run(["psql", os.environ["APPD_DATABASE_URL"], "-X", "-tAc", sql],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+# ---------------------------------------------------------------- uploads
+
+def login_user(http, base_url):
+    """Register a new user and log in through Nginx; returns (token, phone, password)."""
+    u = register_user(http, base_url)
+    data = login(http, base_url, u["phone"], u["password"])
+    return data["token"], u["phone"], u["password"]
+
+
+# Debian's ImageMagick itself: a `convert` earlier on PATH may be a wrapper that changes images.
+CONVERT = "/usr/bin/convert" if __import__("os").path.exists("/usr/bin/convert") else "convert"
+IDENTIFY = "/usr/bin/identify" if __import__("os").path.exists("/usr/bin/identify") else "identify"
+
+IMAGE_FIELDS = {"id", "url", "thumb_url", "width", "height", "format", "bytes", "sha256"}
+IMAGE_EXT = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp"}
+IMAGE_TYPE = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
+
+
+def magick(*args, stdin=None, tool=None):
+    """Run ImageMagick (convert unless tool says otherwise); returns its stdout bytes."""
+    import subprocess
+    out = subprocess.run([tool or CONVERT, *args], input=stdin, capture_output=True, timeout=120)
+    assert out.returncode == 0, (args, out.stderr.decode(errors="replace"))
+    return out.stdout
+
+
+def make_image(fmt, width=64, height=48, seed=None, extra=()):
+    """A new image (fmt: jpeg, png, gif, webp, bmp, tiff...) of a random plasma, different every call."""
+    import random
+    seed = random.randrange(1, 2**31) if seed is None else seed
+    return magick("-seed", str(seed), "-size", "%dx%d" % (width, height), "plasma:", *extra,
+                  "%s:-" % fmt)
+
+
+def identify(data):
+    """[(FORMAT, width, height)] for every frame of the image bytes."""
+    out = magick("-format", "%m %w %h\\n", "-", stdin=data, tool=IDENTIFY).decode()
+    frames = []
+    for line in out.splitlines():
+        if line.strip():
+            m, w, h = line.split()
+            frames.append((m, int(w), int(h)))
+    assert frames, out
+    return frames
+
+
+def image_dir():
+    import os
+    return os.environ["APPD_IMAGE_DIR"]
+
+
+def list_files(root):
+    """Every non-directory under root, as paths relative to it."""
+    import os
+    found = set()
+    for d, dirs, files in os.walk(root):
+        for name in files + [x for x in dirs if os.path.islink(os.path.join(d, x))]:
+            found.add(os.path.relpath(os.path.join(d, name), root))
+    return found
+
+
+def images_rows():
+    return int(psql("select count(*) from images"))
+
+
+def storage_snapshot(root=None):
+    """(files under the image dir, rows in images): compare before and after an upload."""
+    return (list_files(root or image_dir()), images_rows())
+
+
+def assert_nothing_new(before, root=None):
+    """No file and no row added since storage_snapshot() gave before."""
+    files, rows = storage_snapshot(root)
+    assert files - before[0] == set(), "files left behind: %r" % sorted(files - before[0])
+    assert rows == before[1], "rows in images: %d before, %d after" % (before[1], rows)
+
+
+def multipart(parts, boundary=None):
+    """A multipart/form-data body from [(name, filename or None, content type or None, bytes)];
+    returns (body, content type header)."""
+    import os
+    boundary = boundary or "----e2e" + os.urandom(12).hex()
+    out = []
+    for name, filename, ctype, data in parts:
+        disp = 'form-data; name="%s"' % name
+        if filename is not None:
+            disp += '; filename="%s"' % filename
+        head = "--%s\r\nContent-Disposition: %s\r\n" % (boundary, disp)
+        if ctype:
+            head += "Content-Type: %s\r\n" % ctype
+        out.append(head.encode() + b"\r\n" + data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=" + boundary

@@ -82,6 +82,11 @@ test_passwords(void **state)
 	assert_int_equal(user_valid_password(buf, 512), 1);
 	memcpy(buf + 512, "\xf0\x9f\x98\x80", 4);
 	assert_int_equal(user_valid_password(buf, 516), 0);
+	/* At login only the size is checked, so no huge input gets hashed. */
+	assert_int_equal(user_valid_login_password("x", 1), 1);
+	assert_int_equal(user_valid_login_password("", 0), 0);
+	memset(buf, 'a', 600);
+	assert_int_equal(user_valid_login_password(buf, 600), 1);
 	/* An embedded NUL is a character like any other. */
 	assert_int_equal(user_valid_password("abcd\0efgh", 9), 1);
 }
