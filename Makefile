@@ -22,13 +22,15 @@ LIB_SRC	 = lib/app.c lib/blob.c lib/buf.c lib/cfg.c lib/code.c lib/gallery.c \
 	   lib/sess.c lib/sms.c lib/sock.c lib/store.c lib/store_pg.c \
 	   lib/tmpl.c lib/user.c
 HANDLERS = fcgi/h_health.c fcgi/h_images.c fcgi/h_session.c \
-	   fcgi/h_users.c fcgi/pages.c
-FCGI_SRC = fcgi/main.c fcgi/manager.c fcgi/worker.c fcgi/routes.c \
-	   $(HANDLERS)
+	   fcgi/h_test.c fcgi/h_users.c fcgi/metrics.c fcgi/pages.c
+FCGI_SRC = fcgi/main.c fcgi/board.c fcgi/manager.c fcgi/worker.c \
+	   fcgi/routes.c $(HANDLERS)
 HDRS	 = lib/*.h fcgi/*.h
 UNITS	 = app buf cfg code mpart req resp route sess sock tmpl user
 
 BIN	 = build/appd
+# Test builds add routes that only tests may reach (APPD_TESTING).
+TEST_BIN = build/test/appd
 ASAN_BIN = build/asan/appd
 
 all: $(BIN)
@@ -38,16 +40,22 @@ $(BIN): $(LIB_SRC) $(FCGI_SRC) $(HDRS)
 	@echo "CC $@"
 	@$(CC) $(CFLAGS_BASE) $(OPT) -o $@ $(LIB_SRC) $(FCGI_SRC) $(LIBS)
 
+$(TEST_BIN): $(LIB_SRC) $(FCGI_SRC) $(HDRS)
+	@mkdir -p build/test
+	@echo "CC $@"
+	@$(CC) $(CFLAGS_BASE) $(OPT) -DAPPD_TESTING -o $@ $(LIB_SRC) \
+	    $(FCGI_SRC) $(LIBS)
+
 $(ASAN_BIN): $(LIB_SRC) $(FCGI_SRC) $(HDRS)
 	@mkdir -p build/asan
 	@echo "CC $@"
-	@$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE $(SAN) -o $@ $(LIB_SRC) \
-	    $(FCGI_SRC) $(LIBS)
+	@$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE $(SAN) -DAPPD_TESTING -o $@ \
+	    $(LIB_SRC) $(FCGI_SRC) $(LIBS)
 
 # One cmocka program per module; route and sock tests link the fcgi pieces
 # they exercise (everything but main.c).
-UNIT_SRC = $(LIB_SRC) fcgi/routes.c fcgi/worker.c fcgi/manager.c \
-	   $(HANDLERS)
+UNIT_SRC = $(LIB_SRC) fcgi/board.c fcgi/routes.c fcgi/worker.c \
+	   fcgi/manager.c $(HANDLERS) test/unit/stub_main.c
 build/unit/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS)
 	@mkdir -p build/unit
 	@echo "CC $@"
@@ -69,8 +77,8 @@ unit: deps $(UNITS:%=build/unit/test_%) $(UNITS:%=build/unit-asan/test_%)
 
 # End to end through Nginx + PostgreSQL + appd, once with the release
 # build and once with the sanitizer build (any report fails the run).
-e2e: deps $(BIN) $(ASAN_BIN)
-	scripts/e2e $(BIN)
+e2e: deps $(TEST_BIN) $(ASAN_BIN)
+	scripts/e2e $(TEST_BIN)
 	rm -rf build/asan-logs && mkdir -p build/asan-logs
 	ASAN_LOG_DIR=$(CURDIR)/build/asan-logs \
 	ASAN_OPTIONS=log_path=$(CURDIR)/build/asan-logs/asan:detect_leaks=1 \
@@ -81,13 +89,18 @@ check-docs: $(BIN)
 	@scripts/check-docs $(BIN)
 
 test: deps
-	$(MAKE) $(BIN) $(ASAN_BIN)
+	$(MAKE) $(BIN) $(TEST_BIN) $(ASAN_BIN)
 	$(MAKE) unit
 	$(MAKE) check-docs
 	$(MAKE) e2e
 
 run: deps $(BIN)
 	scripts/stack run
+
+# Load through Nginx on the bench's own stack; rewrites BENCHMARKS.md.
+.PHONY: bench
+bench: deps $(BIN)
+	scripts/bench
 
 clean:
 	rm -rf build

@@ -10,6 +10,8 @@
 #include "req.h"
 #include "resp.h"
 
+struct board;
+struct board_slot;
 struct sms;
 struct store;
 
@@ -18,6 +20,8 @@ struct ctx {
 	const struct cfg	*cfg;
 	struct store		*store;
 	struct sms		*sms;
+	struct board		*board;	/* the scoreboard, shared */
+	struct board_slot	*slot;	/* this worker's row */
 	struct buf		 in;	/* request body, reused */
 	struct buf		 out;	/* serialised response, reused */
 };
@@ -69,6 +73,11 @@ enum route_id {
 	RT_LOGOUT,
 	RT_UPLOAD,
 	RT_IMAGES,
+	RT_METRICS,
+#ifdef APPD_TESTING
+	RT_TEST_SLEEP,		/* test builds only: a slow request */
+	RT_TEST_CRASH,		/* test builds only: a crashing request */
+#endif
 	RT__MAX
 };
 
@@ -107,6 +116,11 @@ enum app_err	h_me(struct ctx *, struct req *, struct resp *);
 enum app_err	h_logout(struct ctx *, struct req *, struct resp *);
 enum app_err	h_upload(struct ctx *, struct req *, struct resp *);
 enum app_err	h_images(struct ctx *, struct req *, struct resp *);
+enum app_err	h_metrics(struct ctx *, struct req *, struct resp *);
+#ifdef APPD_TESTING
+enum app_err	h_test_sleep(struct ctx *, struct req *, struct resp *);
+enum app_err	h_test_crash(struct ctx *, struct req *, struct resp *);
+#endif
 
 /*
  * pages.c: load every page template from dir (once, before the workers
@@ -132,10 +146,36 @@ int		req_wants_html(const struct req *rq);
 /* The Set-Cookie value for a session cookie (value "" clears it). */
 void		set_session_cookie(struct resp *rs, const char *value, long ttl);
 
-/* worker.c: serve requests on listen_fd until told to stop; exit status. */
-int		worker_run(const struct cfg *cfg, int listen_fd);
+/* main.c: the absolute path of this binary, as started (re-exec'd on SIGHUP). */
+const char	*appd_exe_path(void);
 
-/* manager.c: run n workers on listen_fd until SIGTERM/SIGINT; exit status. */
-int		manager_run(const struct cfg *cfg, int listen_fd, long n);
+/* main.c: whether this process made the unix socket file (and removes it). */
+int		appd_owns_socket(void);
+
+/* Exit status of a worker that retired after max_requests. */
+#define WORKER_RECYCLED	3
+
+/*
+ * worker.c: serve requests on listen_fd until told to stop (exit status
+ * 0), or until it has served its share (WORKER_RECYCLED). board and slot
+ * are the scoreboard and this worker's row in it.
+ */
+int		worker_run(const struct cfg *cfg, int listen_fd,
+		    struct board *board, struct board_slot *slot);
+
+/*
+ * metrics.c: the metrics process: answer every request on listen_fd with
+ * the scoreboard in Prometheus text format, until told to stop.
+ */
+int		metrics_run(const struct cfg *cfg, int listen_fd,
+		    struct board *board);
+
+/*
+ * manager.c: run n workers on listen_fd (and the metrics process on
+ * metrics_fd unless it is -1) until SIGTERM/SIGINT/SIGQUIT; SIGHUP
+ * re-executes the binary in place, keeping the sockets. Exit status.
+ */
+int		manager_run(const struct cfg *cfg, int listen_fd, int metrics_fd,
+		    long n);
 
 #endif

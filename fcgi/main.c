@@ -1,6 +1,9 @@
 /* appd's entry point: load the configuration, get the FastCGI socket, run the manager or a bare worker. */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +12,28 @@
 #include <curl/curl.h>
 
 #include "appd.h"
+#include "board.h"
 #include "cfg.h"
 #include "code.h"
 #include "log.h"
 #include "sock.h"
 #include "user.h"
+
+static char	 exe_path[PATH_MAX];
+static int	 owns_socket;
+static struct stat sock_st;	/* the socket file we made */
+
+const char *
+appd_exe_path(void)
+{
+	return exe_path;
+}
+
+int
+appd_owns_socket(void)
+{
+	return owns_socket;
+}
 
 static void
 usage(FILE *f)
@@ -23,13 +43,51 @@ usage(FILE *f)
 	    "`appd --config-table`.\n", f);
 }
 
+/* A descriptor number handed over by the previous image on SIGHUP. */
+static int
+env_fd(const char *name)
+{
+	const char	*v = getenv(name);
+	char		*end;
+	long		 fd;
+
+	if (v == NULL || *v == '\0')
+		return -1;
+	fd = strtol(v, &end, 10);
+	if (*end != '\0' || fd < 0 || fd > INT_MAX || !sock_is_listening((int)fd))
+		return -1;
+	(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+}
+
+/* Bind a socket from the configuration, or say why not on both channels. */
+static int
+bind_socket(const struct cfg *cfg, const char *key, const char *addr)
+{
+	char	 err[256];
+	int	 fd;
+
+	fd = sock_listen(addr, cfg->socket_mode, cfg->socket_user,
+	    cfg->socket_group, (int)cfg->backlog, err, sizeof(err));
+	if (fd == -1) {
+		log_msg(LOG_ERROR, "%s: %s", key, err);
+		if (cfg->log_file[0] != '\0')
+			fprintf(stderr, "appd: %s: %s\n", key, err);
+		return -1;
+	}
+	log_msg(LOG_INFO, "listening on %s", addr);
+	return fd;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct cfg	 cfg;
-	struct stat	 st, now;
+	struct board	*board;
+	struct stat	 st;
 	char		 err[256];
-	int		 fd, rc, own_socket = 0;
+	ssize_t		 n;
+	int		 fd = -1, mfd = -1, rc, reexec;
 
 	if (argc > 1) {
 		if (strcmp(argv[1], "--config-table") == 0) {
@@ -60,6 +118,10 @@ main(int argc, char *argv[])
 		cfg_cleanup(&cfg);
 		return 2;
 	}
+	/* The path SIGHUP re-executes: new code installed there is picked up. */
+	if ((n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1)) < 0)
+		n = 0;
+	exe_path[n] = '\0';
 
 	/* Process-wide set-up, done once before any worker forks. */
 	if (code_init(cfg.secret_key) == -1 ||
@@ -80,12 +142,28 @@ main(int argc, char *argv[])
 		log_msg(LOG_WARN, "APPD_SECRET_KEY is not set: a random key is "
 		    "used, so codes do not survive a restart");
 
-	if (sock_is_listening(STDIN_FILENO)) {
+	reexec = (fd = env_fd("APPD_REEXEC_FD")) != -1;
+	if (reexec) {
+		/* SIGHUP: the previous image of this process handed over. */
+		mfd = env_fd("APPD_REEXEC_METRICS_FD");
+		owns_socket = getenv("APPD_REEXEC_OWNS") != NULL &&
+		    strcmp(getenv("APPD_REEXEC_OWNS"), "1") == 0;
+		unsetenv("APPD_REEXEC_OWNS");
+		if (owns_socket && stat(cfg.socket, &sock_st) == -1)
+			owns_socket = 0;
+		log_msg(LOG_INFO, "reloaded: new code serving");
+	} else if (sock_is_listening(STDIN_FILENO)) {
 		/* spawn-fcgi or supervisor handed us the socket on fd 0. */
 		fd = STDIN_FILENO;
 		if (cfg.bare_worker) {
 			log_msg(LOG_INFO, "bare worker on inherited socket");
-			rc = worker_run(&cfg, fd);
+			if ((board = board_new(1)) == NULL) {
+				rc = 1;
+				goto out;
+			}
+			board->max_workers = 1;
+			rc = worker_run(&cfg, fd, board, &board->slots[0]);
+			board_free(board);
 			goto out;
 		}
 		log_msg(LOG_INFO, "managing workers on inherited socket");
@@ -96,26 +174,30 @@ main(int argc, char *argv[])
 			rc = 2;
 			goto out;
 		}
-		fd = sock_listen(cfg.socket, cfg.socket_mode, cfg.socket_user,
-		    cfg.socket_group, (int)cfg.backlog, err, sizeof(err));
-		if (fd == -1) {
-			log_msg(LOG_ERROR, "APPD_SOCKET: %s", err);
-			if (cfg.log_file[0] != '\0')
-				fprintf(stderr, "appd: APPD_SOCKET: %s\n", err);
+		if ((fd = bind_socket(&cfg, "APPD_SOCKET", cfg.socket)) == -1) {
 			rc = 1;
 			goto out;
 		}
-		own_socket = sock_is_unix(cfg.socket) &&
-		    fstat(fd, &st) == 0 && stat(cfg.socket, &st) == 0;
-		log_msg(LOG_INFO, "listening on %s", cfg.socket);
+		owns_socket = sock_is_unix(cfg.socket) &&
+		    stat(cfg.socket, &sock_st) == 0;
 	}
-	rc = manager_run(&cfg, fd, cfg_workers(&cfg));
+	if (!reexec && cfg.metrics_socket[0] != '\0' &&
+	    (mfd = bind_socket(&cfg, "APPD_METRICS_SOCKET",
+	    cfg.metrics_socket)) == -1) {
+		rc = 1;
+		goto out;
+	}
+	rc = manager_run(&cfg, fd, mfd, cfg_workers(&cfg));
 	/* Remove the socket file only if it is still the one we made. */
-	if (own_socket && stat(cfg.socket, &now) == 0 &&
-	    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+	if (owns_socket && stat(cfg.socket, &st) == 0 &&
+	    st.st_ino == sock_st.st_ino && st.st_dev == sock_st.st_dev)
 		unlink(cfg.socket);
+	if (mfd != -1 && sock_is_unix(cfg.metrics_socket))
+		unlink(cfg.metrics_socket);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (mfd != -1)
+		close(mfd);
 out:
 	pages_free();
 	log_close();

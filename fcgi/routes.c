@@ -45,6 +45,14 @@ const struct route routes[RT__MAX] = {
 	    AUTH_REQUIRED, NULL, PAGE_NONE },
 	[RT_IMAGES] = { "GET", "/users/images", h_images, BODY_NONE,
 	    AUTH_REQUIRED, NULL, PAGE_NONE },
+	[RT_METRICS] = { "GET", "/metrics", h_metrics, BODY_NONE, AUTH_NONE,
+	    NULL, PAGE_NONE },
+#ifdef APPD_TESTING
+	[RT_TEST_SLEEP] = { "GET", "/users/_test/sleep", h_test_sleep,
+	    BODY_NONE, AUTH_NONE, NULL, PAGE_NONE },
+	[RT_TEST_CRASH] = { "GET", "/users/_test/crash", h_test_crash,
+	    BODY_NONE, AUTH_NONE, NULL, PAGE_NONE },
+#endif
 };
 
 const struct route *

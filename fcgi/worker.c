@@ -10,7 +10,10 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include <sodium.h>
+
 #include "appd.h"
+#include "board.h"
 #include "img.h"
 #include "log.h"
 #include "mpart.h"
@@ -18,15 +21,45 @@
 #include "store.h"
 #include "user.h"
 
-static volatile sig_atomic_t	 stopping;
+static volatile sig_atomic_t	 stopping, reopen;
 
 static void
-on_stop(int sig)
+on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGUSR1) {
+		reopen = 1;
+		return;
+	}
 	stopping = 1;
 	/* Makes a blocked accept in libfcgi give up instead of retrying. */
 	FCGX_ShutdownPending();
+}
+
+static double
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * Milliseconds since Nginx received the request (REQUEST_START is its
+ * $msec: seconds with a millisecond fraction), or -1 when unknown.
+ */
+static double
+queued_ms(const char *start)
+{
+	char	*end;
+	double	 t;
+
+	if (start == NULL || *start == '\0')
+		return -1;
+	t = strtod(start, &end);
+	if (*end != '\0' || t <= 0)
+		return -1;
+	return wall_ms() - t * 1000;
 }
 
 static double
@@ -184,6 +217,7 @@ dispatch(struct ctx *c, FCGX_Request *fr, struct req *rq, struct resp *rs,
 			resp_header(rs, "Allow", "%s", allow);
 		return e;
 	}
+	board_route(c->slot, (int)(r - routes));
 	if (r->auth != AUTH_NONE) {
 		e = user_authenticate(c->store, rq->authorization, rq->cookie,
 		    &rq->uid, rq->cred_hash, &rq->via_cookie);
@@ -249,11 +283,13 @@ serve(struct ctx *c, FCGX_Request *fr)
 	struct resp	 rs;
 	enum app_err	 e;
 	const char	*uri;
+	double		 ms, waited;
 	int		 head;
 
 	req_init(&rq);
 	resp_init(&rs);
 	rq.start_ms = mono_ms();
+	board_begin(c->slot, rq.start_ms);
 	rq.method = param(fr, "REQUEST_METHOD");
 	rq.path = param(fr, "DOCUMENT_URI");
 	rq.query = param(fr, "QUERY_STRING");
@@ -276,7 +312,15 @@ serve(struct ctx *c, FCGX_Request *fr)
 	}
 	head = strcmp(rq.method, "HEAD") == 0;
 
-	if (param(fr, "CONTENT_LENGTH") != NULL &&
+	waited = queued_ms(param(fr, "REQUEST_START"));
+	if (c->cfg->queue_deadline_ms > 0 &&
+	    waited > (double)c->cfg->queue_deadline_ms) {
+		/* The client has likely given up: do not work for nobody. */
+		log_msg(LOG_WARN, "request waited %.0f ms in the queue: "
+		    "refused", waited);
+		resp_err(&rs, APP_E_UNAVAILABLE, "server busy, try again");
+		e = APP_E_UNAVAILABLE;
+	} else if (param(fr, "CONTENT_LENGTH") != NULL &&
 	    *param(fr, "CONTENT_LENGTH") != '\0' &&
 	    !req_parse_length(param(fr, "CONTENT_LENGTH"),
 	    &rq.content_length)) {
@@ -299,21 +343,28 @@ serve(struct ctx *c, FCGX_Request *fr)
 
 	resp_serialize(&rs, &c->out, head);
 	FCGX_PutStr(c->out.data, (int)c->out.len, fr->out);
-	log_request(rq.method, rq.path, resp_status(&rs),
-	    mono_ms() - rq.start_ms, rq.uid);
+	ms = mono_ms() - rq.start_ms;
+	log_request(rq.method, rq.path, resp_status(&rs), ms, rq.uid);
+	if (c->cfg->slow_ms > 0 && ms > (double)c->cfg->slow_ms)
+		log_msg(LOG_WARN, "slow request: %s %s took %.0f ms",
+		    rq.method, rq.path, ms);
+	board_end(c->slot, r != NULL ? (int)(r - routes) : -1,
+	    resp_status(&rs), ms);
 	log_set_rid(NULL);
 	req_cleanup(&rq);
 	resp_cleanup(&rs);
 }
 
 int
-worker_run(const struct cfg *cfg, int listen_fd)
+worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
+    struct board_slot *slot)
 {
 	struct sigaction	 sa;
 	struct store_opts	 so;
 	struct img_limits	 limits;
 	struct ctx		 c;
 	FCGX_Request		 fr;
+	unsigned long long	 served = 0, quota = 0;
 	int			 rc = 0;
 
 	/*
@@ -322,18 +373,27 @@ worker_run(const struct cfg *cfg, int listen_fd)
 	 */
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;
+	sa.sa_handler = on_signal;
 	sa.sa_flags = 0;	/* no SA_RESTART: a blocked accept returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
+	c.board = board;
+	c.slot = slot;
+	slot->pid = getpid();
+	slot->state = BOARD_IDLE;
+	/* Each worker's share differs, so they never all recycle at once. */
+	if (cfg->max_requests > 0)
+		quota = (unsigned long long)cfg->max_requests +
+		    (cfg->max_requests_jitter > 0 ? randombytes_uniform(
+		    (uint32_t)cfg->max_requests_jitter + 1) : 0);
 	buf_init(&c.in);
 	buf_init(&c.out);
 	so.connect_timeout = cfg->db_connect_timeout;
@@ -351,7 +411,6 @@ worker_run(const struct cfg *cfg, int listen_fd)
 	}
 	limits.max_pixels = cfg->image_max_pixels;
 	limits.memory_mib = cfg->image_memory_mib;
-	limits.time_s = cfg->image_time;
 	limits.thumb = cfg->thumb_size;
 	if (img_init(&limits) == -1) {
 		sms_free(c.sms);
@@ -368,6 +427,10 @@ worker_run(const struct cfg *cfg, int listen_fd)
 	}
 	log_msg(LOG_DEBUG, "worker ready");
 	while (!stopping) {
+		if (reopen) {
+			reopen = 0;
+			(void)log_reopen();
+		}
 		if (FCGX_Accept_r(&fr) < 0) {
 			if (stopping || errno == EINTR)
 				continue;
@@ -378,6 +441,12 @@ worker_run(const struct cfg *cfg, int listen_fd)
 		}
 		serve(&c, &fr);
 		FCGX_Finish_r(&fr);
+		if (quota > 0 && ++served >= quota) {
+			log_msg(LOG_INFO, "worker recycling after %llu requests",
+			    served);
+			rc = WORKER_RECYCLED;
+			break;
+		}
 	}
 	FCGX_Free(&fr, 0);
 	img_cleanup();

@@ -124,10 +124,35 @@ static const struct cfg_row rows[] = {
 	{ "APPD_IMAGE_MEMORY_MIB", CFG_INT, 16, 65536, "256",
 	    OFF(image_memory_mib),
 	    "ImageMagick pixel-cache memory per worker in MiB (no disk cache)" },
-	{ "APPD_IMAGE_TIME", CFG_INT, 1, 3600, "30", OFF(image_time),
-	    "seconds ImageMagick may spend on one image" },
 	{ "APPD_THUMB_SIZE", CFG_INT, 16, 4096, "256", OFF(thumb_size),
 	    "longest side of thumbnails in pixels" },
+	{ "APPD_MAX_REQUESTS", CFG_INT, 0, 1000000000, "10000",
+	    OFF(max_requests),
+	    "requests a worker serves before it is replaced (0: never)" },
+	{ "APPD_MAX_REQUESTS_JITTER", CFG_INT, 0, 1000000000, "1000",
+	    OFF(max_requests_jitter),
+	    "random extra requests per worker, so workers never recycle at "
+	    "once" },
+	{ "APPD_REQUEST_TIMEOUT", CFG_INT, 0, 86400, "60",
+	    OFF(request_timeout),
+	    "seconds a request may run before the manager kills its worker "
+	    "(0: never)" },
+	{ "APPD_SLOW_MS", CFG_INT, 0, 3600000, "1000", OFF(slow_ms),
+	    "requests slower than this many milliseconds are logged as slow "
+	    "(0: none)" },
+	{ "APPD_QUEUE_DEADLINE_MS", CFG_INT, 0, 3600000, "10000",
+	    OFF(queue_deadline_ms),
+	    "a request that waited longer than this since Nginx received it "
+	    "is answered 503 at once (0: never)" },
+	{ "APPD_RELOAD_DRAIN", CFG_INT, 1, 3600, "30", OFF(reload_drain),
+	    "seconds old workers get to finish their requests after SIGHUP" },
+	{ "APPD_METRICS_SOCKET", CFG_STR, 0, 0, "", OFF(metrics_socket),
+	    "unix socket of the metrics process, which answers /metrics even "
+	    "when every worker is busy (empty: workers answer it)" },
+	{ "APPD_USER", CFG_STR, 0, 0, "", OFF(user),
+	    "user the workers run as when started as root (empty: unchanged)" },
+	{ "APPD_GROUP", CFG_STR, 0, 0, "", OFF(group),
+	    "group the workers run as when started as root (empty: the user's)" },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))

@@ -49,8 +49,16 @@ struct cfg {
 	long		 upload_max_body;
 	long		 image_max_pixels;
 	long		 image_memory_mib;
-	long		 image_time;		/* seconds */
 	long		 thumb_size;
+	long		 max_requests;
+	long		 max_requests_jitter;
+	long		 request_timeout;	/* seconds, 0 = none */
+	long		 slow_ms;		/* 0 = no slow log */
+	long		 queue_deadline_ms;	/* 0 = none */
+	long		 reload_drain;		/* seconds */
+	char		*metrics_socket;
+	char		*user;
+	char		*group;
 };
 
 /*

@@ -37,6 +37,9 @@ img_init(const struct img_limits *l)
 	/*
 	 * The pixel cache lives in memory or nowhere: no disk, bounded maps.
 	 * An image past these limits fails to decode instead of swapping.
+	 * ImageMagick 6's time limit is not per image but counts the whole
+	 * process's life, after which it exit()s: it is left unset, and the
+	 * manager's request timeout bounds a runaway decode instead.
 	 */
 	if (MagickSetResourceLimit(MemoryResource, mem) == MagickFalse ||
 	    MagickSetResourceLimit(MapResource, mem * 2) == MagickFalse ||
@@ -47,8 +50,6 @@ img_init(const struct img_limits *l)
 	    MagickSetResourceLimit(HeightResource, 65535) == MagickFalse ||
 	    MagickSetResourceLimit(ListLengthResource, IMG_MAX_FRAMES) ==
 	    MagickFalse ||
-	    MagickSetResourceLimit(TimeResource,
-	    (MagickSizeType)l->time_s) == MagickFalse ||
 	    MagickSetResourceLimit(ThreadResource, 1) == MagickFalse) {
 		log_msg(LOG_ERROR, "ImageMagick refused a resource limit");
 		return -1;

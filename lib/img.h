@@ -19,13 +19,12 @@ enum img_format {
 struct img_limits {
 	long	 max_pixels;	/* width x height of any frame */
 	long	 memory_mib;	/* ImageMagick pixel cache in memory */
-	long	 time_s;	/* seconds one image may take */
 	long	 thumb;		/* longest side of the thumbnail */
 };
 
 /*
  * Start MagickWand for this process with the limits (memory, map, disk
- * none, width, height, area, time, one thread). Call once per worker.
+ * none, width, height, area, frames, one thread). Call once per worker.
  * Returns 0 or -1.
  */
 int		 img_init(const struct img_limits *l);

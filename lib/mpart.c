@@ -1,4 +1,4 @@
-/* A streaming multipart/form-data parser that keeps only the uploaded file part. */
+/* A streaming multipart/form-data parser that keeps only the uploaded file. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -6,10 +6,17 @@
 #include "mem.h"
 #include "mpart.h"
 
-/* First allocation for the file part; it doubles from there up to max_file. */
+/* First allocation for the file; it doubles from there up to max_file. */
 #define MPART_FILE_MIN	4096
 /* "\r\n--" and the boundary. */
 #define MPART_DELIM_MAX	(4 + MPART_BOUNDARY_MAX)
+
+#define ALNUM	"0123456789abcdefghijklmnopqrstuvwxyz" \
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define TCHARS	ALNUM "!#$%&'*+-.^_`|~"	/* RFC 7230 token */
+#define BCHARS	ALNUM "'()+_,-./:=? "	/* RFC 2046 boundary */
+#define OWS	" \t"
+#define R_LINE	"unexpected bytes after a boundary"
 
 enum mpart_state {
 	ST_PREAMBLE,	/* discarding up to the first delimiter */
@@ -18,9 +25,10 @@ enum mpart_state {
 	ST_PAD,		/* in transport padding */
 	ST_CR,		/* the CR that ends a delimiter line */
 	ST_HEADERS,	/* collecting a part's header block */
-	ST_DATA,	/* a part's body, up to the next delimiter */
+	ST_DATA,	/* a part's data, up to the next delimiter */
 	ST_EPILOGUE,	/* after the closing delimiter: ignored */
-	ST_ERROR	/* refused; see err */
+	ST_DONE,	/* mpart_finish returned 0 */
+	ST_ERROR	/* refused: see err */
 };
 
 enum mpart_field {
@@ -33,24 +41,24 @@ struct mpart {
 	enum mpart_state state;
 	enum app_err	 err;
 	const char	*reason;
-	int		 done;		/* mpart_finish returned 0 */
 	int		 nparts;
-	int		 keep;		/* this part's data goes to file */
-	enum mpart_field field;		/* whose bytes file holds */
+	int		 keep;		/* this part is the file */
+	enum mpart_field field;		/* whose data file holds */
 	char		 delim[MPART_DELIM_MAX];
 	size_t		 dlen;
-	char		 hold[MPART_DELIM_MAX];	/* may start a delimiter */
+	/* Bytes held back: they may start a delimiter. */
+	char		 hold[MPART_DELIM_MAX];
 	size_t		 hlen;
-	char		 hdr[2 + MPART_HDR_MAX]; /* CRLF, then the header block */
+	char		 hdr[2 + MPART_HDR_MAX]; /* CRLF, header block */
 	size_t		 hdrlen;
 	unsigned char	*file;
 	size_t		 flen, fcap, max_file;
 	char		*fname;
 };
 
-/* One `name=value` of a header value; spans point into the header. */
+/* One `name=value` of a header value; the spans point into the header. */
 struct param {
-	const char	*name, *val;	/* val is inside the quotes if quoted */
+	const char	*name, *val;	/* val is inside any quotes */
 	size_t		 nlen, vlen;
 	int		 quoted;
 };
@@ -64,19 +72,17 @@ fail(struct mpart *mp, enum app_err e, const char *reason)
 	return -1;
 }
 
-/* RFC 7230 tchar. */
 static int
-tchar(unsigned char c)
+bad(struct mpart *mp, const char *reason)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return fail(mp, APP_E_INVALID_IMAGE, reason);
 }
 
+/* Past the bytes at the start of s[0..end) that are in set. */
 static const char *
-ows(const char *s, const char *end)
+skip(const char *s, const char *end, const char *set)
 {
-	while (s < end && (*s == ' ' || *s == '\t'))
+	while (s < end && *s != '\0' && strchr(set, *s) != NULL)
 		s++;
 	return s;
 }
@@ -89,25 +95,21 @@ ows(const char *s, const char *end)
 static int
 param_next(const char **sp, const char *end, struct param *pm)
 {
-	const char	*s = ows(*sp, end);
+	const char	*s = skip(*sp, end, OWS);
 	unsigned char	 c;
 
 	if (s == end)
 		return 0;
 	if (*s++ != ';')
 		return -1;
-	if ((s = ows(s, end)) == end) {
-		*sp = s;
+	if ((*sp = s = skip(s, end, OWS)) == end)
 		return 0;
-	}
-	for (pm->name = s; s < end && tchar((unsigned char)*s); s++)
-		continue;
-	if ((pm->nlen = (size_t)(s - pm->name)) == 0)
+	s = skip(pm->name = s, end, TCHARS);
+	pm->nlen = (size_t)(s - pm->name);
+	s = skip(s, end, OWS);
+	if (pm->nlen == 0 || s == end || *s++ != '=')
 		return -1;
-	s = ows(s, end);
-	if (s == end || *s++ != '=')
-		return -1;
-	s = ows(s, end);
+	s = skip(s, end, OWS);
 	if ((pm->quoted = s < end && *s == '"')) {
 		/* qdtext and quoted-pair: tab, space, VCHAR and obs-text. */
 		for (pm->val = ++s; s < end && *s != '"'; s++) {
@@ -158,23 +160,6 @@ param_is(const struct param *pm, const char *name)
 	    strncasecmp(pm->name, name, pm->nlen) == 0;
 }
 
-/* RFC 2046: 1..70 of bchars, not ending in a space. */
-static int
-boundary_ok(const char *b, size_t n)
-{
-	size_t	 i;
-
-	if (n == 0 || n > MPART_BOUNDARY_MAX || b[n - 1] == ' ')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((b[i] >= '0' && b[i] <= '9') ||
-		    (b[i] >= 'a' && b[i] <= 'z') ||
-		    (b[i] >= 'A' && b[i] <= 'Z') ||
-		    (b[i] != '\0' && strchr("'()+_,-./:=? ", b[i]) != NULL)))
-			return 0;
-	return 1;
-}
-
 struct mpart *
 mpart_new(const char *ct, size_t max_file)
 {
@@ -188,18 +173,21 @@ mpart_new(const char *ct, size_t max_file)
 	if (ct == NULL)
 		return NULL;
 	end = ct + strlen(ct);
-	s = ows(ct, end);
+	s = skip(ct, end, OWS);
 	n = strcspn(s, "; \t");
 	if (n != 19 || strncasecmp(s, "multipart/form-data", n) != 0)
 		return NULL;
-	s += n;
-	while ((r = param_next(&s, end, &pm)) == 1)
+	for (s += n; (r = param_next(&s, end, &pm)) == 1; )
 		if (param_is(&pm, "boundary")) {
 			blen = unquote(&pm, b, sizeof(b));
 			seen++;
 		}
-	/* Two boundaries are ambiguous: a proxy may have chosen the other. */
-	if (r < 0 || seen != 1 || !boundary_ok(b, blen))
+	/*
+	 * Two boundaries are ambiguous: a proxy may have used the other.
+	 * RFC 2046: 1 to 70 bchars, the last not a space.
+	 */
+	if (r < 0 || seen != 1 || blen == 0 || blen > MPART_BOUNDARY_MAX ||
+	    b[blen - 1] == ' ' || skip(b, b + blen, BCHARS) != b + blen)
 		return NULL;
 
 	mp = mem_calloc(1, sizeof(*mp));
@@ -207,7 +195,7 @@ mpart_new(const char *ct, size_t max_file)
 	memcpy(mp->delim, "\r\n--", 4);
 	memcpy(mp->delim + 4, b, blen);
 	mp->dlen = 4 + blen;
-	/* The first delimiter may open the body: act as if a CRLF came first. */
+	/* The body may open with the first delimiter: as if after a CRLF. */
 	memcpy(mp->hold, "\r\n", 2);
 	mp->hlen = 2;
 	mp->state = ST_PREAMBLE;
@@ -234,7 +222,7 @@ emit(struct mpart *mp, const char *p, size_t n)
 	if (!mp->keep || n == 0)
 		return 0;
 	if (n > mp->max_file - mp->flen)
-		return fail(mp, APP_E_TOO_LARGE, "file part over the size limit");
+		return fail(mp, APP_E_TOO_LARGE, "file part over the limit");
 	if (n > mp->fcap - mp->flen) {
 		cap = mp->fcap > 0 ? mp->fcap : MPART_FILE_MIN;
 		while (cap < mp->flen + n)
@@ -256,8 +244,8 @@ emit(struct mpart *mp, const char *p, size_t n)
 }
 
 /*
- * First occurrence of the nlen > 0 bytes needle in s[0..n), or NULL. Each
- * candidate costs at most nlen compares, and nlen is at most
+ * First occurrence of the nlen > 0 bytes needle in s[0..n), or NULL. A
+ * candidate costs at most nlen compares and nlen is at most
  * MPART_DELIM_MAX; memmem(3) would need _GNU_SOURCE.
  */
 static const char *
@@ -273,7 +261,7 @@ find(const char *s, size_t n, const char *needle, size_t nlen)
 	return NULL;
 }
 
-/* Where the shortest tail of s[0..n) that could start a delimiter begins. */
+/* Where the longest tail of s[0..n) that could start a delimiter begins. */
 static size_t
 partial(const struct mpart *mp, const char *s, size_t n)
 {
@@ -290,51 +278,38 @@ partial(const struct mpart *mp, const char *s, size_t n)
 }
 
 /*
- * Data state: pass bytes that cannot be part of a delimiter to emit in
- * runs, hold a tail that might start one, and on a whole delimiter go on
+ * Preamble and data: pass the bytes that cannot belong to a delimiter to
+ * emit in runs, hold a tail that might start one, and at a whole one go on
  * to its line. Sets *used to the bytes of p consumed.
  */
 static int
 scan(struct mpart *mp, const char *p, size_t n, size_t *used)
 {
 	char		 win[2 * MPART_DELIM_MAX];
-	const char	*q;
-	size_t		 k = mp->hlen, m, w, i;
+	const char	*s = p, *q;
+	size_t		 k = mp->hlen, w, i;
 
 	if (k > 0) {
-		/* A delimiter starting in hold ends within dlen more bytes. */
-		m = n < mp->dlen ? n : mp->dlen;
+		/* A delimiter that starts in hold ends within dlen bytes. */
+		if (n > mp->dlen)
+			n = mp->dlen;
 		memcpy(win, mp->hold, k);
-		memcpy(win + k, p, m);
-		w = k + m;
+		memcpy(win + k, p, n);
+		s = win;
+	}
+	w = k + n;
+	if ((q = find(s, w, mp->delim, mp->dlen)) != NULL) {
+		i = (size_t)(q - s);
+		*used = i + mp->dlen - k;
 		mp->hlen = 0;
-		if ((q = find(win, w, mp->delim, mp->dlen)) != NULL) {
-			i = (size_t)(q - win);
-			*used = i + mp->dlen - k;
-			mp->state = ST_LINE;
-			return emit(mp, win, i);
-		}
-		if (m == n) {
-			i = partial(mp, win, w);
-			memcpy(mp->hold, win + i, w - i);
-			mp->hlen = w - i;
-			*used = n;
-			return emit(mp, win, i);
-		}
-		if (emit(mp, win, k) == -1)
-			return -1;
-	}
-	if ((q = find(p, n, mp->delim, mp->dlen)) != NULL) {
-		i = (size_t)(q - p);
-		*used = i + mp->dlen;
 		mp->state = ST_LINE;
-		return emit(mp, p, i);
+		return emit(mp, s, i);
 	}
-	i = partial(mp, p, n);
-	memcpy(mp->hold, p + i, n - i);
-	mp->hlen = n - i;
+	i = partial(mp, s, w);
+	memcpy(mp->hold, s + i, w - i);
+	mp->hlen = w - i;
 	*used = n;
-	return emit(mp, p, i);
+	return emit(mp, s, i);
 }
 
 /* The rest of a delimiter line, a byte at a time: it is short. */
@@ -354,26 +329,22 @@ line(struct mpart *mp, const char *p, size_t n, size_t *used)
 			else if (p[i] == '\r')
 				mp->state = ST_CR;
 			else
-				return fail(mp, APP_E_INVALID_IMAGE,
-				    "unexpected bytes after a boundary");
+				return bad(mp, R_LINE);
 			break;
 		case ST_DASH:
 			if (p[i] != '-')
-				return fail(mp, APP_E_INVALID_IMAGE,
-				    "unexpected bytes after a boundary");
+				return bad(mp, R_LINE);
 			if (mp->nparts == 0)
-				return fail(mp, APP_E_INVALID_IMAGE,
-				    "closing boundary before any part");
+				return bad(mp,
+				    "no part before the closing boundary");
 			mp->state = ST_EPILOGUE;
 			*used = i + 1;
 			return 0;
 		default:	/* ST_CR */
 			if (p[i] != '\n')
-				return fail(mp, APP_E_INVALID_IMAGE,
-				    "unexpected bytes after a boundary");
+				return bad(mp, R_LINE);
 			if (++mp->nparts > MPART_PARTS_MAX)
-				return fail(mp, APP_E_INVALID_IMAGE,
-				    "too many parts");
+				return bad(mp, "too many parts");
 			memcpy(mp->hdr, "\r\n", 2);
 			mp->hdrlen = 2;
 			mp->state = ST_HEADERS;
@@ -385,46 +356,39 @@ line(struct mpart *mp, const char *p, size_t n, size_t *used)
 }
 
 /*
- * The header lines of a part, each ending in CRLF, are s[0..end): read its
- * Content-Disposition and decide whether its data is the file.
+ * s[0..end) are a part's header lines, each ending in CRLF: read the
+ * Content-Disposition and decide whether the part's data is the file.
  */
 static int
 part_begin(struct mpart *mp, const char *s, const char *end)
 {
 	struct param	 pm, name, fname;
-	const char	*e, *colon, *v = NULL, *vend = NULL;
+	const char	*e, *colon, *v = NULL;
 	char		 nm[8];
 	size_t		 nlen;
 	int		 r, nname = 0, nfname = 0;
 
 	mp->keep = 0;
-	for (; s < end && (e = find(s, (size_t)(end - s), "\r\n", 2)) != NULL;
-	    s = e + 2) {
+	for (; v == NULL && s < end; s = e + 2) {
+		e = find(s, (size_t)(end - s), "\r\n", 2);
 		colon = memchr(s, ':', (size_t)(e - s));
 		if (colon != NULL && colon - s == 19 &&
-		    strncasecmp(s, "Content-Disposition", 19) == 0) {
-			v = ows(colon + 1, e);
-			vend = e;
-			break;
-		}
+		    strncasecmp(s, "Content-Disposition", 19) == 0)
+			v = skip(colon + 1, e, OWS);
 	}
 	if (v == NULL)
 		return 0;
-	for (e = v; e < vend && tchar((unsigned char)*e); e++)
-		continue;
-	if (e - v != 9 || strncasecmp(v, "form-data", 9) != 0)
+	end = s - 2;
+	s = skip(v, end, TCHARS);
+	if (s - v != 9 || strncasecmp(v, "form-data", 9) != 0)
 		return 0;
-	while ((r = param_next(&e, vend, &pm)) == 1)
-		if (param_is(&pm, "name")) {
+	while ((r = param_next(&s, end, &pm)) == 1)
+		if (param_is(&pm, "name") && nname++ == 0)
 			name = pm;
-			nname++;
-		} else if (param_is(&pm, "filename")) {
+		else if (param_is(&pm, "filename") && nfname++ == 0)
 			fname = pm;
-			nfname++;
-		}
 	if (r < 0 || nname > 1 || nfname > 1)
-		return fail(mp, APP_E_INVALID_IMAGE,
-		    "malformed Content-Disposition header");
+		return bad(mp, "malformed Content-Disposition header");
 	if (nname == 0)
 		return 0;
 	nlen = unquote(&name, nm, sizeof(nm));
@@ -448,12 +412,12 @@ part_begin(struct mpart *mp, const char *s, const char *end)
 	return 0;
 }
 
-/* Collect the header block into hdr until CRLFCRLF, within the limit. */
+/* Collect the header block into hdr up to CRLFCRLF, within the limit. */
 static int
 headers(struct mpart *mp, const char *p, size_t n, size_t *used)
 {
 	const char	*q;
-	size_t		 from, m, end;
+	size_t		 from, m;
 
 	m = sizeof(mp->hdr) - mp->hdrlen;
 	if (m > n)
@@ -465,13 +429,10 @@ headers(struct mpart *mp, const char *p, size_t n, size_t *used)
 		mp->hdrlen += m;
 		*used = m;
 		if (mp->hdrlen == sizeof(mp->hdr))
-			return fail(mp, APP_E_INVALID_IMAGE,
-			    "part header block too large");
+			return bad(mp, "part header block too large");
 		return 0;
 	}
-	end = (size_t)(q - mp->hdr) + 4;
-	*used = end - mp->hdrlen;
-	mp->hdrlen = end;
+	*used = (size_t)(q - mp->hdr) + 4 - mp->hdrlen;
 	mp->state = ST_DATA;
 	return part_begin(mp, mp->hdr + 2, q + 2);
 }
@@ -482,25 +443,15 @@ mpart_feed(struct mpart *mp, const char *p, size_t n)
 	size_t	 used;
 	int	 rc;
 
-	if (mp->state == ST_ERROR || mp->done)
+	if (mp->state == ST_ERROR || mp->state == ST_DONE)
 		return -1;
-	while (n > 0) {
-		switch (mp->state) {
-		case ST_PREAMBLE:
-		case ST_DATA:
+	while (n > 0 && mp->state != ST_EPILOGUE) {
+		if (mp->state == ST_PREAMBLE || mp->state == ST_DATA)
 			rc = scan(mp, p, n, &used);
-			break;
-		case ST_HEADERS:
+		else if (mp->state == ST_HEADERS)
 			rc = headers(mp, p, n, &used);
-			break;
-		case ST_EPILOGUE:
-			rc = 0;
-			used = n;
-			break;
-		default:
+		else
 			rc = line(mp, p, n, &used);
-			break;
-		}
 		if (rc == -1)
 			return -1;
 		p += used;
@@ -512,20 +463,17 @@ mpart_feed(struct mpart *mp, const char *p, size_t n)
 int
 mpart_finish(struct mpart *mp)
 {
-	if (mp->done)
-		return 0;
-	if (mp->state == ST_ERROR)
-		return -1;
+	if (mp->state == ST_DONE || mp->state == ST_ERROR)
+		return mp->state == ST_DONE ? 0 : -1;
 	if (mp->state == ST_PREAMBLE)
-		return fail(mp, APP_E_INVALID_IMAGE, "no boundary in the body");
+		return bad(mp, "no boundary in the body");
 	if (mp->state != ST_EPILOGUE)
-		return fail(mp, APP_E_INVALID_IMAGE,
-		    "body ends before the closing boundary");
+		return bad(mp, "body ends before the closing boundary");
 	if (mp->field == F_NONE)
 		return fail(mp, APP_E_MISSING_FIELD, "no image or file part");
 	if (mp->flen == 0)
 		return fail(mp, APP_E_MISSING_FIELD, "the file part is empty");
-	mp->done = 1;
+	mp->state = ST_DONE;
 	return 0;
 }
 
@@ -546,20 +494,20 @@ mpart_reason(const struct mpart *mp)
 const unsigned char *
 mpart_file(const struct mpart *mp, size_t *len)
 {
-	*len = mp->done ? mp->flen : 0;
-	return mp->done ? mp->file : NULL;
+	*len = mp->state == ST_DONE ? mp->flen : 0;
+	return mp->state == ST_DONE ? mp->file : NULL;
 }
 
 const char *
 mpart_filename(const struct mpart *mp)
 {
-	return mp->done && mp->fname != NULL ? mp->fname : "";
+	return mp->state == ST_DONE && mp->fname != NULL ? mp->fname : "";
 }
 
 const char *
 mpart_field(const struct mpart *mp)
 {
-	if (!mp->done)
+	if (mp->state != ST_DONE)
 		return "";
 	return mp->field == F_IMAGE ? "image" : "file";
 }

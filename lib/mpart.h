@@ -1,4 +1,4 @@
-/* A streaming multipart/form-data parser that keeps only the uploaded file part. */
+/* A streaming multipart/form-data parser that keeps only the uploaded file. */
 #ifndef MPART_H
 #define MPART_H
 
@@ -32,8 +32,9 @@
  *   refuses the body. filename* (RFC 5987) and other parameters are
  *   ignored. A part that is not "form-data" or has no name is skipped.
  * - The file is the first part named "image", or else the first named
- *   "file": an "image" part replaces a "file" part taken before it. Only
- *   that part's bytes are kept; the bytes of other parts are discarded.
+ *   "file": an "image" part replaces a "file" part taken before it, even
+ *   when the image is empty (then the body is refused). Only that part's
+ *   bytes are kept; the bytes of other parts are discarded.
  * - The kept part may hold at most max_file bytes. Its buffer grows with
  *   the data (never allocated at max_file up front) and an allocation that
  *   fails refuses the body like an oversized one.

@@ -286,8 +286,13 @@ run(struct pg *pg, enum stmt st, const char *const *params,
 			*out = res;
 			return APP_OK;
 		}
-		if (PQstatus(pg->conn) == CONNECTION_BAD) {
-			/* The server went away (restart, crash, network). */
+		/*
+		 * The server went away (restart, crash, network). libpq
+		 * does not always mark the connection bad at once; an error
+		 * without a SQLSTATE came from the client side all the same.
+		 */
+		if (PQstatus(pg->conn) == CONNECTION_BAD ||
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL) {
 			log_msg(LOG_WARN, "database connection lost: %s",
 			    PQerrorMessage(pg->conn));
 			PQclear(res);
@@ -319,7 +324,8 @@ tx_control(struct pg *pg, const char *sql)
 		PQclear(res);
 		return APP_OK;
 	}
-	if (PQstatus(pg->conn) == CONNECTION_BAD) {
+	if (PQstatus(pg->conn) == CONNECTION_BAD ||
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL) {
 		log_msg(LOG_WARN, "database connection lost at %s", sql);
 		PQclear(res);
 		drop(pg);

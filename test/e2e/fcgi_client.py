@@ -31,7 +31,7 @@ class DirectAppd:
         self.log = os.path.join(self.tmp, "appd.log")
         env = {k: v for k, v in os.environ.items() if k.startswith("APPD_") or k in ("PATH", "LANG")}
         env.update(APPD_SOCKET=self.socket, APPD_LOG_FILE=self.log, APPD_WORKERS="2",
-                   APPD_SOCKET_GROUP="", APPD_SOCKET_MODE="0600")
+                   APPD_SOCKET_GROUP="", APPD_SOCKET_MODE="0600", APPD_METRICS_SOCKET="")
         env.update({k: str(v) for k, v in overrides.items()})
         self.proc = subprocess.Popen([os.environ["APPD_BIN"]], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -57,7 +57,8 @@ def test_sigterm_lets_the_request_in_flight_finish():
 def test_spawn_fcgi_n_hands_the_socket_and_appd_manages_workers():
     tmp = tempfile.mkdtemp(prefix="appd-spawn-")
     sock = os.path.join(tmp, "s.sock")
-    env = {k: v for k, v in os.environ.items() if k.startswith("APPD_") or k == "PATH"}
+    env = {k: v for k, v in os.environ.items()
+           if (k.startswith("APPD_") and k != "APPD_METRICS_SOCKET") or k == "PATH"}
     env.update(APPD_WORKERS="3", APPD_LOG_FILE=os.path.join(tmp, "log"))
     env.pop("APPD_SOCKET", None)
     proc = subprocess.Popen(["spawn-fcgi", "-n", "-s", sock, "-M", "0600", "--",
@@ -86,7 +87,8 @@ def test_spawn_fcgi_n_hands_the_socket_and_appd_manages_workers():
 def test_bare_worker_serves_the_inherited_socket_alone():
     tmp = tempfile.mkdtemp(prefix="appd-bare-")
     sock = os.path.join(tmp, "s.sock")
-    env = {k: v for k, v in os.environ.items() if k.startswith("APPD_") or k == "PATH"}
+    env = {k: v for k, v in os.environ.items()
+           if (k.startswith("APPD_") and k != "APPD_METRICS_SOCKET") or k == "PATH"}
     env.update(APPD_BARE_WORKER="1", APPD_LOG_FILE=os.path.join(tmp, "log"))
     proc = subprocess.Popen(["spawn-fcgi", "-n", "-s", sock, "--", os.environ["APPD_BIN"]],
                             env=env)
@@ -103,7 +105,8 @@ def test_bare_worker_serves_the_inherited_socket_alone():
 
 
 def test_bare_worker_without_a_socket_on_fd0_refuses_to_start():
-    env = {k: v for k, v in os.environ.items() if k.startswith("APPD_") or k == "PATH"}
+    env = {k: v for k, v in os.environ.items()
+           if (k.startswith("APPD_") and k != "APPD_METRICS_SOCKET") or k == "PATH"}
     env.update(APPD_BARE_WORKER="1", APPD_LOG_FILE="")
     out = subprocess.run([os.environ["APPD_BIN"]], env=env, stdin=subprocess.DEVNULL,
                          capture_output=True, text=True, timeout=10)
@@ -120,7 +123,8 @@ def test_tcp_listen_address():
     try:
         appd_env = {"APPD_SOCKET": "127.0.0.1:%d" % port}
         tmp = tempfile.mkdtemp(prefix="appd-tcp-")
-        env = {k: v for k, v in os.environ.items() if k.startswith("APPD_") or k == "PATH"}
+        env = {k: v for k, v in os.environ.items()
+           if (k.startswith("APPD_") and k != "APPD_METRICS_SOCKET") or k == "PATH"}
         env.update(appd_env, APPD_LOG_FILE=os.path.join(tmp, "log"), APPD_WORKERS="2")
         appd = subprocess.Popen([os.environ["APPD_BIN"]], env=env, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
@@ -138,7 +142,8 @@ def test_tcp_listen_address():
 
 
 def test_bad_configuration_stops_startup_naming_the_key():
-    env = {k: v for k, v in os.environ.items() if k.startswith("APPD_") or k == "PATH"}
+    env = {k: v for k, v in os.environ.items()
+           if (k.startswith("APPD_") and k != "APPD_METRICS_SOCKET") or k == "PATH"}
     env.update(APPD_WORKERS="many")
     out = subprocess.run([os.environ["APPD_BIN"]], env=env, capture_output=True, text=True,
                          timeout=10)

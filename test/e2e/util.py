@@ -316,3 +316,146 @@ def multipart(parts, boundary=None):
         out.append(head.encode() + b"\r\n" + data + b"\r\n")
     out.append(("--%s--\r\n" % boundary).encode())
     return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+# ---------------------------------------------------------------- process manager, metrics
+
+def parse_metrics(text):
+    """Prometheus text format -> [(name, {label: value}, float)]; comment lines are skipped."""
+    import re
+    sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?[ \t]+(\S+)$')
+    label = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+    out = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = sample.match(line)
+        assert m, "not a Prometheus sample line: %r" % line
+        labels, rest = {}, m.group(2) or ""
+        while rest:
+            lm = label.match(rest)
+            assert lm, "bad labels in %r" % line
+            labels[lm.group(1)] = lm.group(2)
+            rest = rest[lm.end():]
+        out.append((m.group(1), labels, float(m.group(3))))
+    return out
+
+
+def metric_samples(samples, name, **labels):
+    """The samples of one metric whose labels include every given label=value."""
+    return [(lb, v) for n, lb, v in samples
+            if n == name and all(lb.get(k) == str(val) for k, val in labels.items())]
+
+
+def metric(samples, name, **labels):
+    """Sum of the matching samples' values (0 when none matches)."""
+    return sum(v for _, v in metric_samples(samples, name, **labels))
+
+
+class FcgiResult:
+    """What cgi-fcgi printed for one request: status None when the app sent nothing."""
+
+    def __init__(self, raw, returncode, elapsed):
+        import json
+        self.raw, self.returncode, self.elapsed = raw, returncode, elapsed
+        self.headers, self.status, self.body = {}, None, b""
+        head, sep, body = raw.partition(b"\r\n\r\n")
+        if sep:
+            for line in head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                self.headers[name.strip()] = value.strip()
+            self.status = int(self.headers.get("Status", "200").split()[0])
+            self.body = body
+        self._json = json
+
+    def json(self):
+        return self._json.loads(self.body)
+
+    def __repr__(self):
+        return "FcgiResult(status=%r, rc=%r, %.3fs, %r)" % (self.status, self.returncode,
+                                                           self.elapsed, self.raw[:300])
+
+
+def fcgi_call(address, path="/healthz", method="GET", params=None, body=b"", timeout=30,
+              rid=None):
+    """One FastCGI request with Debian's cgi-fcgi, Nginx-style parameters (query string split
+    off the path); params adds or overrides parameters (e.g. REQUEST_START)."""
+    import os
+    import subprocess
+    import time
+    uri, _, query = path.partition("?")
+    env = {"REQUEST_METHOD": method, "DOCUMENT_URI": uri, "SCRIPT_NAME": uri,
+           "REQUEST_URI": path, "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1",
+           "REQUEST_ID": rid or "fcgi-" + os.urandom(8).hex(),
+           "CONTENT_LENGTH": str(len(body)), "SERVER_PROTOCOL": "HTTP/1.1",
+           "REQUEST_SCHEME": "https"}
+    env.update(params or {})
+    t0 = time.monotonic()
+    out = subprocess.run(["/usr/bin/cgi-fcgi", "-bind", "-connect", address], input=body,
+                         env=env, capture_output=True, timeout=timeout)
+    return FcgiResult(out.stdout, out.returncode, time.monotonic() - t0)
+
+
+def fcgi_metrics(address):
+    """GET /metrics at the FastCGI level, parsed (a worker or the metrics process answers)."""
+    r = fcgi_call(address, "/metrics")
+    assert r.status == 200, r
+    return parse_metrics(r.body.decode())
+
+
+def child_pids(pid):
+    """Direct children of pid, from /proc (empty once pid is gone)."""
+    import glob
+    kids = set()
+    for f in glob.glob("/proc/%d/task/*/children" % pid):
+        try:
+            with open(f) as fh:
+                kids.update(int(p) for p in fh.read().split())
+        except OSError:
+            pass
+    return sorted(kids)
+
+
+def proc_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def proc_status(pid):
+    """/proc/PID/status as {field: value string}."""
+    with open("/proc/%d/status" % pid) as f:
+        return {k: v.strip() for k, _, v in (line.partition(":") for line in f)}
+
+
+def free_port():
+    """A loopback TCP port nothing listens on right now (IPv4 and, where present, IPv6)."""
+    import socket
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        try:
+            s6 = socket.socket(socket.AF_INET6)
+            s6.bind(("::1", port))
+            s6.close()
+        except OSError as e:
+            if e.errno == 98:       # EADDRINUSE on ::1: try another
+                continue
+        return port
+
+
+def parse_wrk(text):
+    """wrk's report -> {"requests", "non2xx", "socket_errors"}."""
+    import re
+    m = re.search(r"(\d+) requests in ", text)
+    assert m, text
+    non = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return {"requests": int(m.group(1)), "non2xx": int(non.group(1)) if non else 0,
+            "socket_errors": sum(int(x) for x in sock.groups()) if sock else 0}

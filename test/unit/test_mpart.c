@@ -1,4 +1,4 @@
-/* Unit tests for lib/mpart.c: good bodies fed whole, byte by byte and split anywhere; bad bodies; limits. */
+/* Unit tests for lib/mpart.c: bodies fed whole, in small chunks and cut anywhere; bad bodies; limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +31,7 @@
 		"abcdefghijABCDEFGHIJ0123456789"
 
 struct want {
-	int		 at_finish;	/* refusal: by finish, not a feed */
+	int		 at_finish;	/* by finish, not a feed */
 	enum app_err	 err;
 	const char	*field;		/* on success */
 	const char	*filename;
@@ -544,9 +544,10 @@ test_too_large_stops(void **state)
 	size_t			 i, fed = 0;
 	int			 rc;
 #ifdef HAVE_ALLOCATED_BYTES
-	size_t			 before = __sanitizer_get_current_allocated_bytes();
-#endif
+	size_t			 before;
 
+	before = __sanitizer_get_current_allocated_bytes();
+#endif
 	(void)state;
 	assert_non_null(chunk = malloc(4096));
 	memset(chunk, 'A', 4096);
@@ -577,7 +578,8 @@ test_too_large_stops(void **state)
 static void
 test_api(void **state)
 {
-	static const char	 body[] = P(CDF("image", "a.png"), "IMG") CLOSE;
+	static const char	 body[] = P(CDF("image", "a.png"), "IMG")
+				    CLOSE;
 	struct mpart		*mp;
 	size_t			 len = 99;
 
