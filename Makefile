@@ -88,9 +88,22 @@ e2e: deps $(TEST_BIN) $(ASAN_BIN)
 check-docs: $(BIN)
 	@scripts/check-docs $(BIN)
 
+FUZZ_SECONDS ?= 60
+
+# libFuzzer harnesses (test/fuzz/fuzz_*.c) under ASan+UBSan, FUZZ_SECONDS each.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+# cppcheck + clang-tidy (.clang-tidy) + whitespace must be clean; clang-format
+# only reports (it cannot reproduce the house style exactly).
+lint: deps
+	scripts/lint
+
 test: deps
 	$(MAKE) $(BIN) $(TEST_BIN) $(ASAN_BIN)
 	$(MAKE) unit
+	FUZZ_SECONDS=10 scripts/fuzz
+	$(MAKE) lint
 	$(MAKE) check-docs
 	$(MAKE) e2e
 
@@ -105,4 +118,4 @@ bench: deps $(BIN)
 clean:
 	rm -rf build
 
-.PHONY: all deps unit e2e test run clean check-docs
+.PHONY: all deps unit e2e test run clean check-docs fuzz lint

@@ -2,6 +2,7 @@
 #ifndef APPD_H
 #define APPD_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "app.h"
@@ -162,6 +163,19 @@ int		appd_owns_socket(void);
  */
 int		worker_run(const struct cfg *cfg, int listen_fd,
 		    struct board *board, struct board_slot *slot);
+
+/*
+ * worker.c: install handler for SIGTERM, SIGINT, SIGQUIT and SIGUSR1 and
+ * keep those blocked; *waitmask is the mask that lets them in, used only
+ * while waiting for a connection.
+ */
+void		worker_signals(void (*handler)(int), sigset_t *waitmask);
+
+/*
+ * worker.c: wait until listen_fd has a connection to accept (1), or a
+ * signal came in (0); -1 with errno on error.
+ */
+int		worker_wait(int listen_fd, const sigset_t *waitmask);
 
 /*
  * metrics.c: the metrics process: answer every request on listen_fd with

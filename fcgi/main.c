@@ -85,6 +85,7 @@ main(int argc, char *argv[])
 	struct cfg	 cfg;
 	struct board	*board;
 	struct stat	 st;
+	const char	*owns;
 	char		 err[256];
 	ssize_t		 n;
 	int		 fd = -1, mfd = -1, rc, reexec;
@@ -146,8 +147,8 @@ main(int argc, char *argv[])
 	if (reexec) {
 		/* SIGHUP: the previous image of this process handed over. */
 		mfd = env_fd("APPD_REEXEC_METRICS_FD");
-		owns_socket = getenv("APPD_REEXEC_OWNS") != NULL &&
-		    strcmp(getenv("APPD_REEXEC_OWNS"), "1") == 0;
+		owns = getenv("APPD_REEXEC_OWNS");
+		owns_socket = owns != NULL && strcmp(owns, "1") == 0;
 		unsetenv("APPD_REEXEC_OWNS");
 		if (owns_socket && stat(cfg.socket, &sock_st) == -1)
 			owns_socket = 0;

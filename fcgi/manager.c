@@ -40,6 +40,12 @@ struct proc {
 	int	 timed_out;	/* killed by us for the request timeout */
 };
 
+/* A process of an earlier image, finishing its request after a reload. */
+struct old {
+	pid_t	 pid;
+	double	 deadline;	/* monotonic ms: killed after it */
+};
+
 struct mgr {
 	const struct cfg	*cfg;
 	int			 listen_fd;
@@ -48,9 +54,8 @@ struct mgr {
 	struct proc		*procs;		/* n workers */
 	struct proc		 metrics;
 	struct board		*board;
-	pid_t			*old;		/* draining after a reload */
+	struct old		*old;		/* draining after a reload */
 	long			 nold;
-	double			 old_deadline;
 	double			 crash_times[64];
 	int			 ncrash;
 	double			 brake_until;
@@ -76,6 +81,23 @@ on_signal(int sig)
 		got_stop = sig;
 		break;
 	}
+}
+
+/* The signals the manager acts on, all given handler h. */
+static void
+handle_signals(void (*h)(int))
+{
+	static const int	 sigs[] = {
+		SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1,
+	};
+	struct sigaction	 sa;
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = h;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 static double
@@ -123,7 +145,6 @@ drop_privileges(const struct cfg *cfg)
 static pid_t
 spawn(struct mgr *m, long k)
 {
-	struct sigaction	 sa;
 	struct proc		*p = k < 0 ? &m->metrics : &m->procs[k];
 	sigset_t		 none;
 	pid_t			 pid, parent = getpid();
@@ -135,15 +156,7 @@ spawn(struct mgr *m, long k)
 	}
 	if (pid == 0) {
 		/* The child starts from default dispositions, nothing blocked. */
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGCHLD, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGQUIT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigaction(SIGUSR1, &sa, NULL);
+		handle_signals(SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* A worker never outlives its manager. */
@@ -263,7 +276,7 @@ reap(struct mgr *m, int stopping)
 			continue;
 		}
 		for (i = 0; i < m->nold; i++)
-			if (m->old[i] == pid) {
+			if (m->old[i].pid == pid) {
 				m->old[i] = m->old[--m->nold];
 				log_msg(LOG_DEBUG, "old worker %ld drained",
 				    (long)pid);
@@ -309,7 +322,7 @@ signal_all(const struct mgr *m, int sig)
 	if (m->metrics.pid > 0)
 		kill(m->metrics.pid, sig);
 	for (k = 0; k < m->nold; k++)
-		kill(m->old[k], sig);
+		kill(m->old[k].pid, sig);
 }
 
 /* Kill workers whose request has run past the timeout. */
@@ -348,19 +361,22 @@ reexec(struct mgr *m)
 {
 	struct buf	 olds;
 	char		 fd[16], mfd[16];
+	double		 deadline;
 	long		 k;
 
+	/* "pid:deadline,...": a drain deadline holds across reloads. */
 	buf_init(&olds);
+	deadline = mono_ms() + (double)m->cfg->reload_drain * 1000;
 	for (k = 0; k < m->n; k++)
 		if (m->procs[k].pid > 0)
-			buf_printf(&olds, "%s%ld", olds.len ? "," : "",
-			    (long)m->procs[k].pid);
+			buf_printf(&olds, "%s%ld:%.0f", olds.len ? "," : "",
+			    (long)m->procs[k].pid, deadline);
 	if (m->metrics.pid > 0)
-		buf_printf(&olds, "%s%ld", olds.len ? "," : "",
-		    (long)m->metrics.pid);
+		buf_printf(&olds, "%s%ld:%.0f", olds.len ? "," : "",
+		    (long)m->metrics.pid, deadline);
 	for (k = 0; k < m->nold; k++)
-		buf_printf(&olds, "%s%ld", olds.len ? "," : "",
-		    (long)m->old[k]);
+		buf_printf(&olds, "%s%ld:%.0f", olds.len ? "," : "",
+		    (long)m->old[k].pid, m->old[k].deadline);
 	snprintf(fd, sizeof(fd), "%d", m->listen_fd);
 	snprintf(mfd, sizeof(mfd), "%d", m->metrics_fd);
 	if (fcntl(m->listen_fd, F_SETFD, 0) == -1 || (m->metrics_fd != -1 &&
@@ -374,10 +390,11 @@ reexec(struct mgr *m)
 		goto fail;
 	}
 	log_msg(LOG_INFO, "reload: re-executing %s", appd_exe_path());
-	/* The new image starts with every signal unblocked. */
-	sigprocmask(SIG_UNBLOCK, &m->mask, NULL);
+	/*
+	 * The signals stay blocked across exec: one that comes while the
+	 * new image starts up waits for its handlers instead of killing it.
+	 */
 	execl(appd_exe_path(), appd_exe_path(), (char *)NULL);
-	sigprocmask(SIG_BLOCK, &m->mask, NULL);
 	log_msg(LOG_ERROR, "reload failed: exec %s: %s", appd_exe_path(),
 	    strerror(errno));
 fail:
@@ -391,26 +408,53 @@ fail:
 	buf_cleanup(&olds);
 }
 
-/* After a reload: adopt the previous image's workers, to be drained. */
+/* After a reload: adopt the previous image's processes, to be drained. */
 static void
 adopt_old(struct mgr *m)
 {
 	const char	*s = getenv(MGR_ENV_OLD);
 	char		*end;
 	long		 pid;
+	double		 deadline;
 
 	if (s == NULL)
 		return;
 	m->old = mem_calloc(strlen(s) / 2 + 2, sizeof(*m->old));
 	while (*s != '\0') {
 		pid = strtol(s, &end, 10);
+		if (end == s || *end != ':')
+			break;
+		s = end + 1;
+		deadline = strtod(s, &end);
 		if (end == s)
 			break;
-		if (pid > 0)
-			m->old[m->nold++] = (pid_t)pid;
+		if (pid > 0) {
+			m->old[m->nold].pid = (pid_t)pid;
+			m->old[m->nold++].deadline = deadline;
+		}
 		s = *end == ',' ? end + 1 : end;
 	}
 	unsetenv(MGR_ENV_OLD);
+}
+
+/* Kill old processes past their drain deadline; the next deadline. */
+static double
+drain_old(struct mgr *m, double now)
+{
+	double	 next = now + 60000;
+	long	 k;
+
+	for (k = 0; k < m->nold; k++) {
+		if (m->old[k].deadline <= now) {
+			log_msg(LOG_WARN, "reload: old process %ld still busy "
+			    "after the drain time: killed", (long)m->old[k].pid);
+			kill(m->old[k].pid, SIGKILL);
+			m->old[k].deadline = now + 60000;
+		}
+		if (m->old[k].deadline < next)
+			next = m->old[k].deadline;
+	}
+	return next;
 }
 
 int
@@ -444,15 +488,9 @@ manager_run(const struct cfg *cfg, int listen_fd, int metrics_fd, long n)
 	sigaddset(&m.mask, SIGHUP);
 	sigaddset(&m.mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &m.mask, NULL);
+	handle_signals(on_signal);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
@@ -465,8 +503,7 @@ manager_run(const struct cfg *cfg, int listen_fd, int metrics_fd, long n)
 	if (m.nold > 0) {
 		/* The new workers are accepting: the old ones may go now. */
 		for (k = 0; k < m.nold; k++)
-			kill(m.old[k], SIGTERM);
-		m.old_deadline = mono_ms() + (double)cfg->reload_drain * 1000;
+			kill(m.old[k].pid, SIGTERM);
 		log_msg(LOG_INFO, "reload: draining %ld old processes",
 		    m.nold);
 	}
@@ -486,15 +523,8 @@ manager_run(const struct cfg *cfg, int listen_fd, int metrics_fd, long n)
 			reexec(&m);
 		}
 		now = mono_ms();
-		if (m.nold > 0 && now >= m.old_deadline) {
-			log_msg(LOG_WARN, "reload: %ld old processes still busy "
-			    "after %ld s: killed", m.nold, cfg->reload_drain);
-			for (k = 0; k < m.nold; k++)
-				kill(m.old[k], SIGKILL);
-			m.old_deadline = now + 60000;
-		}
+		next = drain_old(&m, now);
 		enforce_timeout(&m, now);
-		next = now + 60000;
 		for (k = -1; k < n; k++) {
 			struct proc *p = k < 0 ? &m.metrics : &m.procs[k];
 
@@ -516,8 +546,6 @@ manager_run(const struct cfg *cfg, int listen_fd, int metrics_fd, long n)
 		/* Busy workers are watched for the request timeout. */
 		if (cfg->request_timeout > 0 && next > now + 250)
 			next = now + 250;
-		if (m.nold > 0 && next > m.old_deadline)
-			next = m.old_deadline;
 		if (got_chld || got_stop || got_hup || got_usr1)
 			continue;
 		wait_signal(next - mono_ms());

@@ -1,5 +1,6 @@
 /* GET /metrics: the scoreboard in Prometheus text format, from a worker or from the metrics process. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -39,38 +40,37 @@ h_metrics(struct ctx *c, struct req *rq, struct resp *rs)
 static void
 on_stop(int sig)
 {
-	(void)sig;
-	stopping = 1;
-	FCGX_ShutdownPending();
+	if (sig != SIGUSR1)
+		stopping = 1;
 }
 
 int
 metrics_run(const struct cfg *cfg, int listen_fd, struct board *board)
 {
-	struct sigaction	 sa;
 	struct buf		 body, head;
 	FCGX_Request		 fr;
+	sigset_t		 waitmask;
+	int			 n;
 
 	(void)cfg;
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+	worker_signals(on_stop, &waitmask);
+	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0)
 		return 1;
 	buf_init(&body);
 	buf_init(&head);
 	/* No database, no images: this process only reads shared memory. */
 	while (!stopping) {
+		if ((n = worker_wait(listen_fd, &waitmask)) <= 0) {
+			if (n == 0)
+				continue;
+			log_msg(LOG_ERROR, "metrics wait failed: %s",
+			    strerror(errno));
+			break;
+		}
 		if (FCGX_Accept_r(&fr) < 0) {
-			if (stopping || errno == EINTR)
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR || errno == ECONNABORTED)
 				continue;
 			log_msg(LOG_ERROR, "metrics accept failed: %s",
 			    strerror(errno));

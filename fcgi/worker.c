@@ -1,5 +1,7 @@
 /* A worker: a blocking FCGX_Accept_r loop that turns each FastCGI request into one response. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +28,57 @@ static volatile sig_atomic_t	 stopping, reopen;
 static void
 on_signal(int sig)
 {
-	if (sig == SIGUSR1) {
+	if (sig == SIGUSR1)
 		reopen = 1;
-		return;
+	else
+		stopping = 1;
+}
+
+/*
+ * Signals reach a worker only while it waits for a connection (see
+ * worker_wait): libfcgi, once it has accepted one, gives up on it when a
+ * read is interrupted, which would drop a request mid-reload. waitmask
+ * gets the mask to wait with.
+ */
+void
+worker_signals(void (*handler)(int), sigset_t *waitmask)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1 };
+	struct sigaction	 sa;
+	sigset_t		 block;
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sa.sa_handler = handler;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&block, sigs[i]);
 	}
-	stopping = 1;
-	/* Makes a blocked accept in libfcgi give up instead of retrying. */
-	FCGX_ShutdownPending();
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigdelset(waitmask, sigs[i]);
+}
+
+int
+worker_wait(int listen_fd, const sigset_t *waitmask)
+{
+	struct pollfd	 p;
+
+	p.fd = listen_fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	if (ppoll(&p, 1, NULL, waitmask) == -1)
+		return errno == EINTR ? 0 : -1;
+	if (p.revents & (POLLERR | POLLNVAL)) {
+		errno = EBADF;
+		return -1;
+	}
+	return (p.revents & POLLIN) != 0;
 }
 
 static double
@@ -359,29 +405,21 @@ int
 worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
     struct board_slot *slot)
 {
-	struct sigaction	 sa;
 	struct store_opts	 so;
+	sigset_t		 waitmask;
 	struct img_limits	 limits;
 	struct ctx		 c;
 	FCGX_Request		 fr;
 	unsigned long long	 served = 0, quota = 0;
-	int			 rc = 0;
+	int			 rc = 0, n;
 
+	/* Our handlers go in before FCGX_Init, so libfcgi installs none. */
+	worker_signals(on_signal, &waitmask);
 	/*
-	 * Our handlers go in before FCGX_Init so libfcgi installs none of
-	 * its own; ours also tell libfcgi that shutdown is pending.
+	 * Every worker waits in ppoll and then accepts without blocking:
+	 * the one that loses the race to a connection gets EAGAIN.
 	 */
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = 0;	/* no SA_RESTART: a blocked accept returns */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
@@ -418,7 +456,7 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 		return 1;
 	}
 	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	    FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		log_msg(LOG_ERROR, "FastCGI initialisation failed");
 		img_cleanup();
 		sms_free(c.sms);
@@ -431,8 +469,17 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 			reopen = 0;
 			(void)log_reopen();
 		}
+		if ((n = worker_wait(listen_fd, &waitmask)) <= 0) {
+			if (n == 0)
+				continue;
+			log_msg(LOG_ERROR, "waiting for a connection: %s",
+			    strerror(errno));
+			rc = 1;
+			break;
+		}
 		if (FCGX_Accept_r(&fr) < 0) {
-			if (stopping || errno == EINTR)
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR || errno == ECONNABORTED)
 				continue;
 			log_msg(LOG_ERROR, "accept failed: %s",
 			    strerror(errno));

@@ -1,7 +1,9 @@
 /* A growable byte buffer for building responses and log lines without per-piece allocations. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "mem.h"
@@ -166,4 +168,25 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 		buf_append(b, p + i, k);
 		i += k;
 	}
+}
+
+int
+buf_write(const struct buf *b, int fd)
+{
+	const char	*p = b->data;
+	size_t		 left = b->len;
+	ssize_t		 n;
+
+	while (left > 0) {
+		n = write(fd, p, left);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = ENOSPC;
+		if (n <= 0)
+			return -1;
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
 }

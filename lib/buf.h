@@ -35,6 +35,12 @@ void	buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 void	buf_json_str(struct buf *b, const char *s, size_t n);
 
 /*
+ * Write all of b to fd (retrying after EINTR and short writes). Returns 0,
+ * or -1 with errno set (ENOSPC for a write that wrote nothing).
+ */
+int	buf_write(const struct buf *b, int fd);
+
+/*
  * Length of the valid UTF-8 sequence that starts at s (at most n bytes
  * available): 1 to 4, or 0 when it is not valid UTF-8 (stray continuation
  * byte, truncated, overlong, surrogate, or past U+10FFFF).

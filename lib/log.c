@@ -109,22 +109,8 @@ begin(enum log_level level)
 static void
 finish(void)
 {
-	const char	*p;
-	size_t		 left;
-	ssize_t		 n;
-
 	buf_puts(&log_line, "}\n");
-	p = log_line.data;
-	left = log_line.len;
-	while (left > 0) {
-		n = write(log_fd, p, left);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		p += n;
-		left -= (size_t)n;
-	}
+	(void)buf_write(&log_line, log_fd);
 }
 
 void

@@ -56,10 +56,7 @@ sms_free(struct sms *s)
 static int
 send_outbox(struct sms *s)
 {
-	const char	*p = s->line.data;
-	size_t		 left = s->line.len;
-	ssize_t		 n;
-	int		 fd, rc = -1;
+	int	 fd, rc = -1;
 
 	fd = open(s->outbox, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1) {
@@ -67,17 +64,8 @@ send_outbox(struct sms *s)
 		    strerror(errno));
 		return -1;
 	}
-	/* One write on O_APPEND: lines from many workers never interleave. */
-	while (left > 0) {
-		n = write(fd, p, left);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		p += n;
-		left -= (size_t)n;
-	}
-	if (left == 0 && fdatasync(fd) == 0)
+	/* One line per write on O_APPEND: workers never interleave lines. */
+	if (buf_write(&s->line, fd) == 0 && fdatasync(fd) == 0)
 		rc = 0;
 	else
 		log_msg(LOG_ERROR, "sms outbox %s: write failed: %s",

@@ -74,6 +74,7 @@ listen_unix(const char *path, long mode, const char *user, const char *group,
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
+	char			 tmp[sizeof(sun.sun_path) + 32];
 	int			 fd, probe;
 
 	memset(&sun, 0, sizeof(sun));
@@ -108,6 +109,17 @@ listen_unix(const char *path, long mode, const char *user, const char *group,
 			return -1;
 		}
 	}
+	/*
+	 * Bound and listening under a temporary name first, then renamed
+	 * into place: whoever sees the path can connect at once. A path too
+	 * long for the temporary suffix is bound directly.
+	 */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
+	    (long)getpid()) >= sizeof(sun.sun_path))
+		snprintf(tmp, sizeof(tmp), "%s", path);
+	memcpy(sun.sun_path, tmp, strlen(tmp) + 1);
+	if (strcmp(tmp, path) != 0)
+		(void)unlink(tmp);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -117,20 +129,25 @@ listen_unix(const char *path, long mode, const char *user, const char *group,
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, (mode_t)mode) == -1) {
+	if (chmod(tmp, (mode_t)mode) == -1) {
 		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (set_owner(path, user, group, err, errlen) == -1)
+	if (set_owner(tmp, user, group, err, errlen) == -1)
 		goto fail;
 	if (listen(fd, backlog) == -1) {
 		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (strcmp(tmp, path) != 0 && rename(tmp, path) == -1) {
+		snprintf(err, errlen, "rename to %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
 	return fd;
 fail:
 	close(fd);
-	unlink(path);
+	unlink(tmp);
 	return -1;
 }
 

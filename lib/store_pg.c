@@ -791,8 +791,10 @@ profile_row(PGresult *res, struct store_profile *p)
 	return APP_OK;
 }
 
+/* A profile row from statement st (ST_VISIT or ST_PROFILE) for uid. */
 static enum app_err
-pg_visit(void *be, long long uid, struct store_profile *p)
+profile_stmt(struct pg *pg, enum stmt st, long long uid,
+    struct store_profile *p)
 {
 	PGresult	*res;
 	const char	*params[1];
@@ -801,24 +803,21 @@ pg_visit(void *be, long long uid, struct store_profile *p)
 
 	snprintf(id, sizeof(id), "%lld", uid);
 	params[0] = id;
-	if ((e = run(be, ST_VISIT, params, &res)) != APP_OK)
+	if ((e = run(pg, st, params, &res)) != APP_OK)
 		return e;
 	return profile_row(res, p);
 }
 
 static enum app_err
+pg_visit(void *be, long long uid, struct store_profile *p)
+{
+	return profile_stmt(be, ST_VISIT, uid, p);
+}
+
+static enum app_err
 pg_profile(void *be, long long uid, struct store_profile *p)
 {
-	PGresult	*res;
-	const char	*params[1];
-	char		 id[24];
-	enum app_err	 e;
-
-	snprintf(id, sizeof(id), "%lld", uid);
-	params[0] = id;
-	if ((e = run(be, ST_PROFILE, params, &res)) != APP_OK)
-		return e;
-	return profile_row(res, p);
+	return profile_stmt(be, ST_PROFILE, uid, p);
 }
 
 static enum app_err

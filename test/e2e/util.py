@@ -459,3 +459,58 @@ def parse_wrk(text):
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     return {"requests": int(m.group(1)), "non2xx": int(non.group(1)) if non else 0,
             "socket_errors": sum(int(x) for x in sock.groups()) if sock else 0}
+
+
+def fcgi_connect(address):
+    """A raw connection to a unix FastCGI socket (nothing sent yet)."""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(address)
+    return s
+
+
+def fcgi_send_request(sock, path="/healthz", method="GET", params=None, request_id=1):
+    """Writes one complete FastCGI RESPONDER request (no body) on a connected socket."""
+    import struct
+
+    def record(rtype, content):
+        pad = (8 - len(content) % 8) % 8
+        return struct.pack(">BBHHBB", 1, rtype, request_id, len(content), pad, 0) + content \
+            + b"\0" * pad
+
+    def length(n):
+        return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+    uri, _, query = path.partition("?")
+    env = {"REQUEST_METHOD": method, "DOCUMENT_URI": uri, "SCRIPT_NAME": uri,
+           "REQUEST_URI": path, "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1",
+           "CONTENT_LENGTH": "0", "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "https"}
+    env.update(params or {})
+    pairs = b"".join(length(len(k.encode())) + length(len(v.encode())) + k.encode() + v.encode()
+                     for k, v in env.items())
+    sock.sendall(record(1, struct.pack(">HB5x", 1, 0)) + record(4, pairs) + record(4, b"")
+                 + record(5, b""))
+
+
+def fcgi_read_response(sock):
+    """Reads records until END_REQUEST or EOF; returns (stdout bytes, ended cleanly)."""
+    import struct
+    buf, out = b"", b""
+    while True:
+        while len(buf) >= 8:
+            _, rtype, _, clen, pad, _ = struct.unpack(">BBHHBB", buf[:8])
+            if len(buf) < 8 + clen + pad:
+                break
+            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
+            if rtype == 6:
+                out += content
+            elif rtype == 3:
+                return out, True
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return out, False
+        buf += chunk
