@@ -219,8 +219,17 @@ img_process(const unsigned char *p, size_t n, struct img_out *out)
 		log_wand(w, "encode");
 		goto out;
 	}
-	/* The thumbnail: the first frame alone, longest side <= thumb. */
-	t = MagickGetImage(w);
+	/*
+	 * The thumbnail: the first frame alone, longest side <= thumb. A
+	 * single frame is scaled in place: a copy of a large image would
+	 * double the pixel cache and hit the memory limit.
+	 */
+	if (MagickGetNumberImages(w) > 1)
+		t = MagickGetImage(w);
+	else {
+		t = w;
+		w = NULL;
+	}
 	side = out->width > out->height ? out->width : out->height;
 	tw = (size_t)out->width;
 	th = (size_t)out->height;
@@ -235,15 +244,18 @@ img_process(const unsigned char *p, size_t n, struct img_out *out)
 	    MagickSetImageFormat(t, formats[f].coder) == MagickFalse ||
 	    (f == IMG_JPEG && MagickSetImageCompressionQuality(t,
 	    IMG_THUMB_QUALITY) == MagickFalse) || encode(t, &out->thumb) == -1) {
+		/* Out of the memory limit is "too large", not our fault. */
+		if (t != NULL && MagickGetExceptionType(t) != ResourceLimitError)
+			rc = APP_E_INTERNAL;
 		if (t != NULL)
 			log_wand(t, "thumbnail");
-		rc = APP_E_INTERNAL;
 		goto out;
 	}
 	rc = APP_OK;
 out:
 	if (t != NULL)
 		DestroyMagickWand(t);
-	DestroyMagickWand(w);
+	if (w != NULL)
+		DestroyMagickWand(w);
 	return rc;
 }

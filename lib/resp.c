@@ -14,7 +14,7 @@ resp_init(struct resp *rs)
 {
 	rs->status = 500;
 	rs->err = APP_E_INTERNAL;
-	rs->msg[0] = '\0';
+	snprintf(rs->msg, sizeof(rs->msg), "%s", app_err_msg(APP_E_INTERNAL));
 	rs->data = NULL;
 	rs->ctype = NULL;
 	buf_init(&rs->body);

@@ -174,7 +174,10 @@ def test_logout_button_ends_the_session(driver, base_url, user):
     button = wait(driver, EC.element_to_be_clickable((By.ID, "logout")))
     csp_violations(driver)
     button.click()
-    wait(driver, EC.staleness_of(button))
+    # A browser's cookie logout is sent on to the login page. (Waiting for the URL rather
+    # than the button's staleness: chromedriver can report the replaced node as an
+    # inspector error instead of a stale element.)
+    wait(driver, EC.url_to_be(base_url + "/users/login"))
     driver.get(base_url + "/users/home")
     link = wait(driver, EC.presence_of_element_located((By.ID, "login-link")))
     assert link.get_attribute("href") == base_url + "/users/login"

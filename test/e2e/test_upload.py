@@ -605,6 +605,22 @@ def test_right_magic_wrong_body_is_invalid_image(s, base_url, shared, kind):
     assert_nothing_new(before)
 
 
+def test_large_image_under_the_pixel_limit_is_stored_or_refused_never_500(s, base_url, shared):
+    """32.5 MP: under APPD_IMAGE_MAX_PIXELS, but its pixel cache (8 bytes a pixel) nears
+    Debian's 256 MiB ImageMagick memory cap: stored, or refused as too large; never a 500."""
+    before = storage_snapshot()
+    big = white_png(5700, 5700)
+    r = upload(s, base_url, shared, big, filename="large.png", ctype="image/png")
+    assert r.status_code in (201, 422), r.text
+    if r.status_code == 422:
+        assert_envelope_error(r, 422, "invalid_image")
+        assert_nothing_new(before)
+    else:
+        data = assert_envelope_ok(r, 201)
+        assert (data["width"], data["height"]) == (5700, 5700)
+    assert s.get(base_url + "/healthz").status_code == 200
+
+
 def test_over_the_pixel_limit_is_invalid_image(s, base_url, shared):
     big = white_png(10000, 10000)     # 100 megapixels, a few KiB
     ping = magick("-ping", "-format", "%m %w %h", "-", stdin=big, tool=IDENTIFY).decode()

@@ -232,6 +232,25 @@ test_ok_null_data(void **state)
 	buf_cleanup(&out);
 }
 
+/* A response nobody filled in is a complete internal-error envelope. */
+static void
+test_untouched_is_internal(void **state)
+{
+	struct parsed	 p;
+	struct resp	 rs;
+	struct buf	 out;
+
+	(void)state;
+	resp_init(&rs);
+	buf_init(&out);
+	serialize(&rs, &out, 0, &p);
+	assert_body(&p, "{\"code\":500,\"msg\":\"internal error\","
+	    "\"error\":\"internal\"}");
+	json_object_put(body_json(&p));
+	resp_cleanup(&rs);
+	buf_cleanup(&out);
+}
+
 static void
 test_err_not_found(void **state)
 {
@@ -543,6 +562,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ok_with_data),
 		cmocka_unit_test(test_ok_null_data),
+		cmocka_unit_test(test_untouched_is_internal),
 		cmocka_unit_test(test_err_not_found),
 		cmocka_unit_test(test_err_table),
 		cmocka_unit_test(test_err_custom_msg),
