@@ -600,6 +600,12 @@ def test_workers_drop_to_appd_user_and_group(direct, tmp_path):
     import grp
     import pwd
     uid, gid = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("www-data").gr_gid
+
+    def dropped():
+        # A child that was just forked switches users before it serves anything.
+        return all(proc_status(pid)["Uid"].split()[0] == str(uid) for pid in child_pids(mgr))
+
+    assert wait_for(dropped, timeout=5)
     for pid in child_pids(mgr):
         st = proc_status(pid)
         assert st["Uid"].split() == [str(uid)] * 4, (pid, st["Uid"])
