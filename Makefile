@@ -88,6 +88,11 @@ e2e: deps $(TEST_BIN) $(ASAN_BIN)
 check-docs: $(BIN)
 	@scripts/check-docs $(BIN)
 
+# The API reference: pinned npm tools, lint docs/openapi.yaml, check the
+# Postman collection against it, build public/docs/ (Nginx serves /docs/).
+docs:
+	scripts/docs
+
 FUZZ_SECONDS ?= 60
 
 # libFuzzer harnesses (test/fuzz/fuzz_*.c) under ASan+UBSan, FUZZ_SECONDS each.
@@ -105,9 +110,11 @@ test: deps
 	FUZZ_SECONDS=10 scripts/fuzz
 	$(MAKE) lint
 	$(MAKE) check-docs
+	$(MAKE) docs
 	$(MAKE) e2e
 
 run: deps $(BIN)
+	-scripts/docs install && scripts/docs build
 	scripts/stack run
 
 # Load through Nginx on the bench's own stack; rewrites BENCHMARKS.md.
@@ -116,6 +123,6 @@ bench: deps $(BIN)
 	scripts/bench
 
 clean:
-	rm -rf build
+	rm -rf build public/docs
 
-.PHONY: all deps unit e2e test run clean check-docs fuzz lint
+.PHONY: all deps unit e2e test run clean check-docs fuzz lint docs

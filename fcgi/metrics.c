@@ -47,8 +47,10 @@ on_stop(int sig)
 int
 metrics_run(const struct cfg *cfg, int listen_fd, struct board *board)
 {
-	struct buf		 body, head;
+	struct resp		 rs;
+	struct buf		 out;
 	FCGX_Request		 fr;
+	const char		*method;
 	sigset_t		 waitmask;
 	int			 n;
 
@@ -57,8 +59,7 @@ metrics_run(const struct cfg *cfg, int listen_fd, struct board *board)
 	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0)
 		return 1;
-	buf_init(&body);
-	buf_init(&head);
+	buf_init(&out);
 	/* No database, no images: this process only reads shared memory. */
 	while (!stopping) {
 		if ((n = worker_wait(listen_fd, &waitmask)) <= 0) {
@@ -76,18 +77,23 @@ metrics_run(const struct cfg *cfg, int listen_fd, struct board *board)
 			    strerror(errno));
 			break;
 		}
-		buf_reset(&body);
-		board_render(board, mono_ms(), &body);
-		buf_reset(&head);
-		buf_printf(&head, "Status: 200 OK\r\nContent-Type: %s\r\n"
-		    "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
-		    METRICS_CT, body.len);
-		FCGX_PutStr(head.data, (int)head.len, fr.out);
-		FCGX_PutStr(body.data, (int)body.len, fr.out);
+		method = FCGX_GetParam("REQUEST_METHOD", fr.envp);
+		if (method == NULL)
+			method = "";
+		resp_init(&rs);
+		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+			resp_page(&rs, 200, METRICS_CT);
+			board_render(board, mono_ms(), &rs.body);
+		} else {
+			resp_err(&rs, APP_E_METHOD, NULL);
+			resp_header(&rs, "Allow", "GET, HEAD");
+		}
+		resp_serialize(&rs, &out, strcmp(method, "HEAD") == 0);
+		FCGX_PutStr(out.data, (int)out.len, fr.out);
+		resp_cleanup(&rs);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 0);
-	buf_cleanup(&body);
-	buf_cleanup(&head);
+	buf_cleanup(&out);
 	return 0;
 }

@@ -244,9 +244,12 @@ img_process(const unsigned char *p, size_t n, struct img_out *out)
 	    MagickSetImageFormat(t, formats[f].coder) == MagickFalse ||
 	    (f == IMG_JPEG && MagickSetImageCompressionQuality(t,
 	    IMG_THUMB_QUALITY) == MagickFalse) || encode(t, &out->thumb) == -1) {
-		/* Out of the memory limit is "too large", not our fault. */
-		if (t != NULL && MagickGetExceptionType(t) != ResourceLimitError)
-			rc = APP_E_INTERNAL;
+		/*
+		 * The image decoded, so a failure here is ImageMagick running
+		 * out of its memory limit (scaling needs the source and the
+		 * result at once; the reason may sit on the frame rather
+		 * than the wand): "too large to process", not a server fault.
+		 */
 		if (t != NULL)
 			log_wand(t, "thumbnail");
 		goto out;

@@ -47,6 +47,14 @@ enum stmt {
 	ST__MAX
 };
 
+/*
+ * New sessions commit without waiting for the WAL flush: a crash can lose
+ * the last fraction of a second of them (those users sign in again), and
+ * a login stops paying a disk flush. Spent tickets, revocations, users,
+ * codes and images keep synchronous commits.
+ */
+#define SESSION_ASYNC	"SET LOCAL synchronous_commit = off"
+
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -673,6 +681,8 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
 
 	if ((e = tx_begin(pg)) != APP_OK)
 		return e;
+	if ((e = tx_control(pg, SESSION_ASYNC)) != APP_OK)
+		goto out;
 	snprintf(id, sizeof(id), "%lld", uid);
 	if ((e = session_insert(pg, id, kind, token_hash, ttl)) != APP_OK)
 		goto out;
