@@ -31,11 +31,10 @@ enum stmt {
 	ST_USER_INSERT,
 	ST_LOGIN_CHECK,
 	ST_LOGIN_FAIL,
-	ST_LOGIN_CLEAR,
 	ST_USER_FIND,
 	ST_PASSWORD_SET,
 	ST_SESSION_INSERT,
-	ST_TICKET_INSERT,
+	ST_SESSION_OPEN,
 	ST_SESSION_USER,
 	ST_SESSION_REVOKE,
 	ST_TICKET_USE,
@@ -119,8 +118,6 @@ static const struct {
 	    "make_interval(secs => $3::float8)) "
 	    "INSERT INTO login_failures (phone, client_addr) VALUES ($1, $2)",
 	    3, 0 },
-	[ST_LOGIN_CLEAR] = { "login_clear",
-	    "DELETE FROM login_failures WHERE phone = $1", 1, 0 },
 	[ST_USER_FIND] = { "user_find",
 	    "SELECT id, password_hash FROM users WHERE phone = $1", 1, 1 },
 	[ST_PASSWORD_SET] = { "password_set",
@@ -129,10 +126,19 @@ static const struct {
 	    "INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
 	    "VALUES ($1, decode($2, 'hex'), $3, "
 	    "now() + make_interval(secs => $4::float8))", 4, 0 },
-	[ST_TICKET_INSERT] = { "ticket_insert",
-	    "INSERT INTO tickets (user_id, ticket_hash, expires_at) "
-	    "VALUES ($1, decode($2, 'hex'), "
-	    "now() + make_interval(secs => $3::float8))", 3, 0 },
+	/*
+	 * A login in one statement: the session, the ticket when there is
+	 * one ($5 not empty), and the phone's failed logins cleared.
+	 */
+	[ST_SESSION_OPEN] = { "session_open",
+	    "WITH s AS (INSERT INTO sessions (user_id, token_hash, kind, "
+	    "expires_at) VALUES ($1, decode($2, 'hex'), $3, "
+	    "now() + make_interval(secs => $4::float8))), "
+	    "t AS (INSERT INTO tickets (user_id, ticket_hash, expires_at) "
+	    "SELECT $1, decode($5, 'hex'), now() + make_interval(secs => "
+	    "$6::float8) WHERE $5 <> ''), "
+	    "c AS (DELETE FROM login_failures WHERE phone = $7) SELECT 1",
+	    7, 0 },
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT user_id FROM sessions WHERE token_hash = decode($1, 'hex') "
 	    "AND revoked_at IS NULL AND expires_at > now()", 1, 1 },
@@ -675,29 +681,28 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
 {
 	struct pg	*pg = be;
 	PGresult	*res;
-	const char	*p[3];
-	char		 id[24], hex[65], t[24];
+	const char	*p[7];
+	char		 id[24], hex[65], khex[65] = "", t[24], kt[24];
 	enum app_err	 e;
 
+	snprintf(id, sizeof(id), "%lld", uid);
+	hex32(hex, token_hash);
+	snprintf(t, sizeof(t), "%ld", ttl);
+	if (ticket_hash != NULL)
+		hex32(khex, ticket_hash);
+	snprintf(kt, sizeof(kt), "%ld", ticket_ttl);
+	p[0] = id;
+	p[1] = hex;
+	p[2] = kind;
+	p[3] = t;
+	p[4] = khex;
+	p[5] = kt;
+	p[6] = phone;
 	if ((e = tx_begin(pg)) != APP_OK)
 		return e;
 	if ((e = tx_control(pg, SESSION_ASYNC)) != APP_OK)
 		goto out;
-	snprintf(id, sizeof(id), "%lld", uid);
-	if ((e = session_insert(pg, id, kind, token_hash, ttl)) != APP_OK)
-		goto out;
-	if (ticket_hash != NULL) {
-		hex32(hex, ticket_hash);
-		snprintf(t, sizeof(t), "%ld", ticket_ttl);
-		p[0] = id;
-		p[1] = hex;
-		p[2] = t;
-		if ((e = run(pg, ST_TICKET_INSERT, p, &res)) != APP_OK)
-			goto out;
-		PQclear(res);
-	}
-	p[0] = phone;
-	if ((e = run(pg, ST_LOGIN_CLEAR, p, &res)) != APP_OK)
+	if ((e = run(pg, ST_SESSION_OPEN, p, &res)) != APP_OK)
 		goto out;
 	PQclear(res);
 	e = tx_commit(pg);

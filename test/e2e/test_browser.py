@@ -22,6 +22,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException, WebDriverException)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ARTIFACTS = os.path.join(ROOT, "test", "artifacts")
@@ -69,6 +71,23 @@ def wait(driver, condition, timeout=15):
     return WebDriverWait(driver, timeout).until(condition)
 
 
+def gone(element):
+    """A wait condition: element's page has been replaced. chromedriver reports a node of a
+    replaced document either as a stale element or as an inspector error ("Node with given
+    id does not belong to the document"); both mean the same here."""
+    def check(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+    return check
+
+
 def csp_violations(driver):
     """Console entries since the last call that report a Content-Security-Policy violation."""
     return [e for e in driver.get_log("browser")
@@ -93,7 +112,7 @@ def fill_login_form(driver, base_url, phone, password):
     driver.find_element(By.NAME, "password").send_keys(password)
     submit = driver.find_element(By.ID, "submit")
     submit.click()
-    wait(driver, EC.staleness_of(submit))     # the form's page is gone: the answer has loaded
+    wait(driver, gone(submit))     # the form's page is gone: the answer has loaded
 
 
 def test_home_url_from_the_app(driver, base_url, user):
