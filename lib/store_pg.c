@@ -322,6 +322,18 @@ run(struct pg *pg, enum stmt st, const char *const *params,
 	return APP_E_UNAVAILABLE;
 }
 
+/* Run st for its effect only. */
+static enum app_err
+exec_stmt(struct pg *pg, enum stmt st, const char *const *params)
+{
+	PGresult	*res;
+	enum app_err	 e;
+
+	if ((e = run(pg, st, params, &res)) == APP_OK)
+		PQclear(res);
+	return e;
+}
+
 /*
  * Transactions. BEGIN is retried once on a fresh connection when the old
  * one turns out to be dead (nothing has happened yet); inside a
@@ -412,9 +424,8 @@ pg_code_issue(void *be, const struct store_code_issue *ci,
 		return e;
 	p[0] = ci->phone;
 	p[1] = ci->addr;
-	if ((e = run(pg, ST_CODE_LOCK, p, &res)) != APP_OK)
+	if ((e = exec_stmt(pg, ST_CODE_LOCK, p)) != APP_OK)
 		goto out;
-	PQclear(res);
 
 	snprintf(n1, sizeof(n1), "%ld", ci->resend);
 	p[1] = n1;
@@ -448,12 +459,10 @@ pg_code_issue(void *be, const struct store_code_issue *ci,
 	    ci->addr_window : 86400);
 	p[0] = ci->phone;
 	p[1] = n2;
-	if ((e = run(pg, ST_CODE_PURGE, p, &res)) != APP_OK)
+	if ((e = exec_stmt(pg, ST_CODE_PURGE, p)) != APP_OK)
 		goto out;
-	PQclear(res);
-	if ((e = run(pg, ST_CODE_SUPERSEDE, p, &res)) != APP_OK)
+	if ((e = exec_stmt(pg, ST_CODE_SUPERSEDE, p)) != APP_OK)
 		goto out;
-	PQclear(res);
 
 	sodium_bin2hex(hex, sizeof(hex), ci->hash, sizeof(ci->hash));
 	snprintf(n1, sizeof(n1), "%ld", ci->ttl);
@@ -461,9 +470,8 @@ pg_code_issue(void *be, const struct store_code_issue *ci,
 	p[1] = hex;
 	p[2] = ci->addr;
 	p[3] = n1;
-	if ((e = run(pg, ST_CODE_INSERT, p, &res)) != APP_OK)
+	if ((e = exec_stmt(pg, ST_CODE_INSERT, p)) != APP_OK)
 		goto out;
-	PQclear(res);
 
 	/* Delivered before commit: a failed send leaves nothing behind. */
 	if (ci->deliver(ci->arg) != 0) {
@@ -515,9 +523,8 @@ pg_code_check(void *be, const char *phone, const unsigned char hash[32],
 	}
 	snprintf(idbuf, sizeof(idbuf), "%lld", id);
 	p[0] = idbuf;
-	if ((e = run(pg, ST_CODE_FAIL, p, &res)) != APP_OK)
+	if ((e = exec_stmt(pg, ST_CODE_FAIL, p)) != APP_OK)
 		goto out;
-	PQclear(res);
 	if ((e = tx_commit(pg)) == APP_OK)
 		e = APP_E_INVALID_CODE;
 out:
@@ -598,18 +605,14 @@ pg_login_check(void *be, const char *phone, const char *addr, long window,
 static enum app_err
 pg_login_failed(void *be, const char *phone, const char *addr, long window)
 {
-	PGresult	*res;
 	const char	*p[3];
 	char		 w[24];
-	enum app_err	 e;
 
 	snprintf(w, sizeof(w), "%ld", window);
 	p[0] = phone;
 	p[1] = addr;
 	p[2] = w;
-	if ((e = run(be, ST_LOGIN_FAIL, p, &res)) == APP_OK)
-		PQclear(res);
-	return e;
+	return exec_stmt(be, ST_LOGIN_FAIL, p);
 }
 
 static enum app_err
@@ -640,17 +643,13 @@ pg_user_find(void *be, const char *phone, long long *uid, char *hash,
 static enum app_err
 pg_password_set(void *be, long long uid, const char *hash)
 {
-	PGresult	*res;
 	const char	*p[2];
 	char		 id[24];
-	enum app_err	 e;
 
 	snprintf(id, sizeof(id), "%lld", uid);
 	p[0] = id;
 	p[1] = hash;
-	if ((e = run(be, ST_PASSWORD_SET, p, &res)) == APP_OK)
-		PQclear(res);
-	return e;
+	return exec_stmt(be, ST_PASSWORD_SET, p);
 }
 
 /* Insert a session row; inside the caller's transaction. */
@@ -658,10 +657,8 @@ static enum app_err
 session_insert(struct pg *pg, const char *uid, const char *kind,
     const unsigned char token_hash[32], long ttl)
 {
-	PGresult	*res;
 	const char	*p[4];
 	char		 hex[65], t[24];
-	enum app_err	 e;
 
 	hex32(hex, token_hash);
 	snprintf(t, sizeof(t), "%ld", ttl);
@@ -669,9 +666,7 @@ session_insert(struct pg *pg, const char *uid, const char *kind,
 	p[1] = hex;
 	p[2] = kind;
 	p[3] = t;
-	if ((e = run(pg, ST_SESSION_INSERT, p, &res)) == APP_OK)
-		PQclear(res);
-	return e;
+	return exec_stmt(pg, ST_SESSION_INSERT, p);
 }
 
 static enum app_err
@@ -680,7 +675,6 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
     const unsigned char *ticket_hash, long ticket_ttl)
 {
 	struct pg	*pg = be;
-	PGresult	*res;
 	const char	*p[7];
 	char		 id[24], hex[65], khex[65] = "", t[24], kt[24];
 	enum app_err	 e;
@@ -702,9 +696,8 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
 		return e;
 	if ((e = tx_control(pg, SESSION_ASYNC)) != APP_OK)
 		goto out;
-	if ((e = run(pg, ST_SESSION_OPEN, p, &res)) != APP_OK)
+	if ((e = exec_stmt(pg, ST_SESSION_OPEN, p)) != APP_OK)
 		goto out;
-	PQclear(res);
 	e = tx_commit(pg);
 out:
 	tx_rollback(pg);
@@ -850,9 +843,8 @@ pg_image_add(void *be, long long uid, const struct store_image *img,
 	if ((e = tx_begin(pg)) != APP_OK)
 		return e;
 	p[0] = img->sha256;
-	if ((e = run(pg, ST_IMAGE_LOCK, p, &res)) != APP_OK)
+	if ((e = exec_stmt(pg, ST_IMAGE_LOCK, p)) != APP_OK)
 		goto out;
-	PQclear(res);
 	if (files(arg) != 0) {
 		e = APP_E_UNAVAILABLE;
 		goto out;
