@@ -214,6 +214,10 @@ def settle(base_url, timeout=30):
                 time.sleep(0.1)
     finally:
         s.close()
+    # A worker that tried to reconnect while the database was still down waits
+    # APPD_DB_RETRY_MS (250 ms) before its next attempt, and answers 503 meanwhile: let that
+    # pause run out before asking every worker at once.
+    time.sleep(0.3)
 
     def one(_):
         sess = no_cookie_session()
