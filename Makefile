@@ -18,7 +18,7 @@ SAN	 = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
 LIB_SRC	 = lib/app.c lib/blob.c lib/buf.c lib/cfg.c lib/code.c lib/gallery.c \
-	   lib/img.c lib/log.c lib/mem.c lib/mpart.c lib/req.c lib/resp.c \
+	   lib/img.c lib/log.c lib/mem.c lib/mono.c lib/mpart.c lib/req.c lib/resp.c \
 	   lib/sess.c lib/sms.c lib/sock.c lib/store.c lib/store_pg.c \
 	   lib/tmpl.c lib/user.c
 HANDLERS = fcgi/h_health.c fcgi/h_images.c fcgi/h_session.c \

@@ -18,6 +18,7 @@
 #include "appd.h"
 #include "board.h"
 #include "log.h"
+#include "mono.h"
 #include "mem.h"
 
 /* A worker that dies younger than this counts as a crash for backoff. */
@@ -98,15 +99,6 @@ handle_signals(void (*h)(int))
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
 /* In a child: become the configured user before any request is seen. */

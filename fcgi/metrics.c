@@ -10,19 +10,11 @@
 #include "appd.h"
 #include "board.h"
 #include "log.h"
+#include "mono.h"
 
 #define METRICS_CT	"text/plain; version=0.0.4; charset=utf-8"
 
 static volatile sig_atomic_t	 stopping;
-
-static double
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
 
 /*
  * GET /metrics

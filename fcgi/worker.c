@@ -18,6 +18,7 @@
 #include "board.h"
 #include "img.h"
 #include "log.h"
+#include "mono.h"
 #include "mpart.h"
 #include "sms.h"
 #include "store.h"
@@ -81,15 +82,6 @@ worker_wait(int listen_fd, const sigset_t *waitmask)
 	return (p.revents & POLLIN) != 0;
 }
 
-static double
-wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 /*
  * Milliseconds since Nginx received the request (REQUEST_START is its
  * $msec: seconds with a millisecond fraction), or -1 when unknown.
@@ -105,16 +97,7 @@ queued_ms(const char *start)
 	t = strtod(start, &end);
 	if (*end != '\0' || t <= 0)
 		return -1;
-	return wall_ms() - t * 1000;
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+	return mono_wall_ms() - t * 1000;
 }
 
 /*

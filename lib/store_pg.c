@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "mono.h"
 #include "mem.h"
 #include "store.h"
 
@@ -180,15 +181,6 @@ struct pg {
 	double			 next_try;	/* monotonic ms */
 };
 
-static double
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static void
 drop(struct pg *pg)
 {
@@ -209,7 +201,7 @@ ensure(struct pg *pg)
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
 		return 0;
 	drop(pg);
-	if (now_ms() < pg->next_try)
+	if (mono_ms() < pg->next_try)
 		return -1;
 	snprintf(ct, sizeof(ct), "%ld", pg->o.connect_timeout);
 	snprintf(opts, sizeof(opts), "-c statement_timeout=%ld",
@@ -240,7 +232,7 @@ ensure(struct pg *pg)
 	return 0;
 fail:
 	drop(pg);
-	pg->next_try = now_ms() + (double)pg->o.retry_ms;
+	pg->next_try = mono_ms() + (double)pg->o.retry_ms;
 	return -1;
 }
 
