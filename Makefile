@@ -26,7 +26,7 @@ HANDLERS = fcgi/h_health.c fcgi/h_images.c fcgi/h_session.c \
 FCGI_SRC = fcgi/main.c fcgi/board.c fcgi/manager.c fcgi/worker.c \
 	   fcgi/routes.c $(HANDLERS)
 HDRS	 = lib/*.h fcgi/*.h
-UNITS	 = app buf cfg code mpart req resp route sess sock tmpl user
+UNITS	 = app buf cfg code log mpart req resp route sess sock tmpl user
 
 BIN	 = build/appd
 # Test builds add routes that only tests may reach (APPD_TESTING).

@@ -10,11 +10,11 @@
 #include "cfg.h"
 #include "req.h"
 #include "resp.h"
+#include "store.h"
 
 struct board;
 struct board_slot;
 struct sms;
-struct store;
 
 /* Per-worker state handed to every handler; lives as long as the worker. */
 struct ctx {
@@ -25,6 +25,7 @@ struct ctx {
 	struct board_slot	*slot;	/* this worker's row */
 	struct buf		 in;	/* request body, reused */
 	struct buf		 out;	/* serialised response, reused */
+	struct store_profile	 user;	/* this request's user if rq->uid > 0 */
 };
 
 /* What a route's request body must be. */

@@ -65,6 +65,12 @@ board_begin(struct board_slot *s, double now_ms)
 }
 
 void
+board_idle(struct board_slot *s)
+{
+	__atomic_store_n(&s->state, BOARD_IDLE, __ATOMIC_RELEASE);
+}
+
+void
 board_route(struct board_slot *s, int route)
 {
 	s->route = route;

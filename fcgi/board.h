@@ -62,8 +62,13 @@ struct board {
 struct board	*board_new(long n);
 void		 board_free(struct board *b);
 
-/* Worker side: the request in hand starts, learns its route, ends. */
+/*
+ * Worker side: the request in hand starts, learns its route, ends; or
+ * (board_idle) what was begun was not a request after all, and nothing
+ * is counted.
+ */
 void		 board_begin(struct board_slot *s, double now_ms);
+void		 board_idle(struct board_slot *s);
 void		 board_route(struct board_slot *s, int route);
 void		 board_end(struct board_slot *s, int route, int status,
 		    double ms);

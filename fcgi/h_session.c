@@ -153,24 +153,22 @@ h_home(struct ctx *c, struct req *rq, struct resp *rs)
 enum app_err
 h_me(struct ctx *c, struct req *rq, struct resp *rs)
 {
-	struct store_profile	 p;
-	struct json_object	*data;
-	char			 masked[USER_MASKED_LEN];
-	enum app_err		 e;
+	const struct store_profile	*p = &c->user;	/* read with the token */
+	struct json_object		*data;
+	char				 masked[USER_MASKED_LEN];
 
-	if ((e = store_profile(c->store, rq->uid, &p)) != APP_OK)
-		return e;
-	user_mask_phone(p.phone, masked);
+	(void)rq;
+	user_mask_phone(p->phone, masked);
 	data = json_object_new_object();
-	json_object_object_add(data, "id", json_object_new_int64(p.id));
+	json_object_object_add(data, "id", json_object_new_int64(p->id));
 	json_object_object_add(data, "phone", json_object_new_string(masked));
 	json_object_object_add(data, "created_at",
-	    json_object_new_string(p.created_at));
-	json_object_object_add(data, "visits", json_object_new_int64(p.visits));
-	json_object_object_add(data, "last_seen_at", p.last_seen_at[0] ?
-	    json_object_new_string(p.last_seen_at) : NULL);
+	    json_object_new_string(p->created_at));
+	json_object_object_add(data, "visits", json_object_new_int64(p->visits));
+	json_object_object_add(data, "last_seen_at", p->last_seen_at[0] ?
+	    json_object_new_string(p->last_seen_at) : NULL);
 	json_object_object_add(data, "image_count",
-	    json_object_new_int64(p.image_count));
+	    json_object_new_int64(p->image_count));
 	resp_ok(rs, 200, data);
 	return APP_OK;
 }

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,21 +67,44 @@ worker_signals(void (*handler)(int), sigset_t *waitmask)
 		sigdelset(waitmask, sigs[i]);
 }
 
+/*
+ * The wait is an epoll set of its own per process with EPOLLEXCLUSIVE:
+ * a new connection wakes one idle worker, not all of them (with ppoll
+ * every idle worker woke and all but one found nothing to accept). It is
+ * made on first use in the waiting process itself; the manager, which
+ * forks, never waits here.
+ */
 int
 worker_wait(int listen_fd, const sigset_t *waitmask)
 {
-	struct pollfd	 p;
+	static int		 ep = -1, ep_fd = -1;
+	struct epoll_event	 ev;
+	int			 n;
 
-	p.fd = listen_fd;
-	p.events = POLLIN;
-	p.revents = 0;
-	if (ppoll(&p, 1, NULL, waitmask) == -1)
+	if (ep == -1 || ep_fd != listen_fd) {
+		if (ep != -1)
+			close(ep);
+		if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+			return -1;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.fd = listen_fd;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
+			close(ep);
+			ep = -1;
+			return -1;
+		}
+		ep_fd = listen_fd;
+	}
+	if ((n = epoll_pwait(ep, &ev, 1, -1, waitmask)) == -1)
 		return errno == EINTR ? 0 : -1;
-	if (p.revents & (POLLERR | POLLNVAL)) {
+	if (n == 0)
+		return 0;
+	if (ev.events & EPOLLERR) {
 		errno = EBADF;
 		return -1;
 	}
-	return (p.revents & POLLIN) != 0;
+	return (ev.events & EPOLLIN) != 0;
 }
 
 /*
@@ -249,11 +274,10 @@ dispatch(struct ctx *c, FCGX_Request *fr, struct req *rq, struct resp *rs,
 	board_route(c->slot, (int)(r - routes));
 	if (r->auth != AUTH_NONE) {
 		e = user_authenticate(c->store, rq->authorization, rq->cookie,
-		    &rq->uid, rq->cred_hash, &rq->via_cookie);
+		    &c->user, rq->cred_hash, &rq->via_cookie);
 		if (e != APP_OK && e != APP_E_UNAUTHORIZED)
 			return e;
-		if (e != APP_OK)
-			rq->uid = 0;
+		rq->uid = e == APP_OK ? c->user.id : 0;
 		if (rq->uid <= 0 && r->auth == AUTH_REQUIRED)
 			return APP_E_UNAUTHORIZED;
 		if (rq->uid > 0 && rq->via_cookie &&
@@ -297,51 +321,98 @@ dispatch(struct ctx *c, FCGX_Request *fr, struct req *rq, struct resp *rs,
 	return r->handler(c, rq, rs);
 }
 
-static const char *
-param(FCGX_Request *fr, const char *name)
+/* The FastCGI params appd reads: found in one pass over the list. */
+struct params {
+	const char	*method, *uri, *script, *query, *ctype, *length;
+	const char	*rid, *addr, *scheme, *start;
+	const char	*cookie, *auth, *origin, *accept, *fetch_site;
+};
+
+#define P(name, field)	{ name, sizeof(name) - 1, offsetof(struct params, field) }
+static const struct {
+	const char	*name;
+	size_t		 len;
+	size_t		 off;
+} wanted[] = {
+	P("REQUEST_METHOD", method), P("DOCUMENT_URI", uri),
+	P("SCRIPT_NAME", script), P("QUERY_STRING", query),
+	P("CONTENT_TYPE", ctype), P("CONTENT_LENGTH", length),
+	P("REQUEST_ID", rid), P("REMOTE_ADDR", addr),
+	P("REQUEST_SCHEME", scheme), P("REQUEST_START", start),
+	P("HTTP_COOKIE", cookie), P("HTTP_AUTHORIZATION", auth),
+	P("HTTP_ORIGIN", origin), P("HTTP_ACCEPT", accept),
+	P("HTTP_SEC_FETCH_SITE", fetch_site),
+};
+#undef P
+
+/*
+ * Fill p from envp ("NAME=value" strings, as libfcgi keeps them); the
+ * first of repeated names wins, as with FCGX_GetParam. Absent ones stay
+ * NULL.
+ */
+static void
+read_params(char **envp, struct params *p)
 {
-	return FCGX_GetParam(name, fr->envp);
+	const char	**slot;
+	const char	 *eq;
+	size_t		  i, n;
+
+	memset(p, 0, sizeof(*p));
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if ((eq = strchr(*envp, '=')) == NULL)
+			continue;
+		n = (size_t)(eq - *envp);
+		for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+			if (wanted[i].len != n ||
+			    memcmp(wanted[i].name, *envp, n) != 0)
+				continue;
+			slot = (const char **)(void *)((char *)p +
+			    wanted[i].off);
+			if (*slot == NULL)
+				*slot = eq + 1;
+			break;
+		}
+	}
 }
 
-/* Everything about one request happens here, and it ends here. */
-static void
+/*
+ * Everything about one request happens here, and it ends here. Returns 1
+ * when the request was read to its end (the connection can be closed
+ * plainly), else 0.
+ */
+static int
 serve(struct ctx *c, FCGX_Request *fr)
 {
 	const struct route	*r = NULL;
 	struct req	 rq;
 	struct resp	 rs;
 	enum app_err	 e;
-	const char	*uri;
+	struct params	 pa;
 	double		 ms, waited;
-	int		 head;
+	int		 head, whole;
 
 	req_init(&rq);
 	resp_init(&rs);
 	rq.start_ms = mono_ms();
 	board_begin(c->slot, rq.start_ms);
-	rq.method = param(fr, "REQUEST_METHOD");
-	rq.path = param(fr, "DOCUMENT_URI");
-	rq.query = param(fr, "QUERY_STRING");
-	rq.content_type = param(fr, "CONTENT_TYPE");
-	rq.rid = param(fr, "REQUEST_ID");
-	rq.remote_addr = param(fr, "REMOTE_ADDR");
-	rq.cookie = param(fr, "HTTP_COOKIE");
-	rq.authorization = param(fr, "HTTP_AUTHORIZATION");
-	rq.origin = param(fr, "HTTP_ORIGIN");
-	rq.scheme = param(fr, "REQUEST_SCHEME");
-	rq.accept = param(fr, "HTTP_ACCEPT");
-	rq.fetch_site = param(fr, "HTTP_SEC_FETCH_SITE");
+	read_params(fr->envp, &pa);
+	rq.method = pa.method != NULL ? pa.method : "";
+	/* Not behind our Nginx config: fall back to the raw URI. */
+	rq.path = pa.uri != NULL ? pa.uri : pa.script != NULL ? pa.script : "";
+	rq.query = pa.query;
+	rq.content_type = pa.ctype;
+	rq.rid = pa.rid;
+	rq.remote_addr = pa.addr;
+	rq.cookie = pa.cookie;
+	rq.authorization = pa.auth;
+	rq.origin = pa.origin;
+	rq.scheme = pa.scheme;
+	rq.accept = pa.accept;
+	rq.fetch_site = pa.fetch_site;
 	log_set_rid(rq.rid);
-	if (rq.method == NULL)
-		rq.method = "";
-	if (rq.path == NULL) {
-		/* Not behind our Nginx config: fall back to the raw URI. */
-		uri = param(fr, "SCRIPT_NAME");
-		rq.path = uri != NULL ? uri : "";
-	}
 	head = strcmp(rq.method, "HEAD") == 0;
 
-	waited = queued_ms(param(fr, "REQUEST_START"));
+	waited = queued_ms(pa.start);
 	if (c->cfg->queue_deadline_ms > 0 &&
 	    waited > (double)c->cfg->queue_deadline_ms) {
 		/* The client has likely given up: do not work for nobody. */
@@ -349,10 +420,8 @@ serve(struct ctx *c, FCGX_Request *fr)
 		    "refused", waited);
 		resp_err(&rs, APP_E_UNAVAILABLE, "server busy, try again");
 		e = APP_E_UNAVAILABLE;
-	} else if (param(fr, "CONTENT_LENGTH") != NULL &&
-	    *param(fr, "CONTENT_LENGTH") != '\0' &&
-	    !req_parse_length(param(fr, "CONTENT_LENGTH"),
-	    &rq.content_length)) {
+	} else if (pa.length != NULL && *pa.length != '\0' &&
+	    !req_parse_length(pa.length, &rq.content_length)) {
 		resp_err(&rs, APP_E_INVALID_JSON, "bad Content-Length");
 		e = APP_E_INVALID_JSON;
 	} else
@@ -372,6 +441,13 @@ serve(struct ctx *c, FCGX_Request *fr)
 
 	resp_serialize(&rs, &c->out, head);
 	FCGX_PutStr(c->out.data, (int)c->out.len, fr->out);
+	/*
+	 * Still busy on the scoreboard, so a peer that never ends its
+	 * input is cut off by the request timeout. A request whose body was
+	 * refused unread is not read to its end here: libfcgi's lingering
+	 * close drains it instead.
+	 */
+	whole = FCGX_GetChar(fr->in) == EOF;
 	ms = mono_ms() - rq.start_ms;
 	log_request(rq.method, rq.path, resp_status(&rs), ms, rq.uid);
 	if (c->cfg->slow_ms > 0 && ms > (double)c->cfg->slow_ms)
@@ -382,6 +458,7 @@ serve(struct ctx *c, FCGX_Request *fr)
 	log_set_rid(NULL);
 	req_cleanup(&rq);
 	resp_cleanup(&rs);
+	return whole;
 }
 
 int
@@ -460,7 +537,15 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 			rc = 1;
 			break;
 		}
+		/*
+		 * Busy from here: FCGX_Accept_r reads the whole params
+		 * stream of the connection it accepts, and a client that
+		 * sends half a record and goes silent would hold this worker
+		 * forever; the manager's request timeout now covers it.
+		 */
+		board_begin(c.slot, mono_ms());
 		if (FCGX_Accept_r(&fr) < 0) {
+			board_idle(c.slot);
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -469,7 +554,15 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 			rc = 1;
 			break;
 		}
-		serve(&c, &fr);
+		/*
+		 * A request read to its end is closed plainly: nothing is
+		 * left unread to reset the peer, and libfcgi's lingering
+		 * close (shutdown, then up to 2 s of poll for the peer to
+		 * hang up, then read) would cost three system calls and a
+		 * wake-up per request for nothing.
+		 */
+		if (serve(&c, &fr))
+			(void)FCGX_Detach(&fr);
 		FCGX_Finish_r(&fr);
 		if (quota > 0 && ++served >= quota) {
 			log_msg(LOG_INFO, "worker recycling after %llu requests",

@@ -116,9 +116,9 @@ store_session_open(struct store *s, long long uid, const char *phone,
 
 enum app_err
 store_session_user(struct store *s, const unsigned char token_hash[32],
-    long long *uid)
+    struct store_profile *p)
 {
-	return s->ops->session_user(s->be, token_hash, uid);
+	return s->ops->session_user(s->be, token_hash, p);
 }
 
 enum app_err
@@ -139,12 +139,6 @@ enum app_err
 store_visit(struct store *s, long long uid, struct store_profile *p)
 {
 	return s->ops->visit(s->be, uid, p);
-}
-
-enum app_err
-store_profile(struct store *s, long long uid, struct store_profile *p)
-{
-	return s->ops->profile(s->be, uid, p);
 }
 
 enum app_err

@@ -123,9 +123,14 @@ enum app_err	 store_session_open(struct store *s, long long uid,
 		    const unsigned char token_hash[32], long ttl,
 		    const unsigned char *ticket_hash, long ticket_ttl);
 
-/* The user of a live session: APP_OK with *uid, or APP_E_UNAUTHORIZED. */
+/*
+ * The user of a live session, read in the same round trip as the check:
+ * APP_OK with the user's profile in *p (p->id is the user id), or
+ * APP_E_UNAUTHORIZED (unknown, expired or revoked).
+ */
 enum app_err	 store_session_user(struct store *s,
-		    const unsigned char token_hash[32], long long *uid);
+		    const unsigned char token_hash[32],
+		    struct store_profile *p);
 
 /* Revoke a live session: APP_OK, or APP_E_UNAUTHORIZED if none. */
 enum app_err	 store_session_revoke(struct store *s,
@@ -145,10 +150,6 @@ enum app_err	 store_ticket_redeem(struct store *s,
  * and return the profile with last_seen_at the visit before this one.
  */
 enum app_err	 store_visit(struct store *s, long long uid,
-		    struct store_profile *p);
-
-/* The profile, read only: APP_OK or APP_E_UNAUTHORIZED (no such user). */
-enum app_err	 store_profile(struct store *s, long long uid,
 		    struct store_profile *p);
 
 /* An image row as the store keeps it. */
@@ -213,7 +214,7 @@ struct store_ops {
 			    const unsigned char *ticket_hash, long ticket_ttl);
 	enum app_err	 (*session_user)(void *be,
 			    const unsigned char token_hash[32],
-			    long long *uid);
+			    struct store_profile *p);
 	enum app_err	 (*session_revoke)(void *be,
 			    const unsigned char token_hash[32]);
 	enum app_err	 (*ticket_redeem)(void *be,
@@ -221,8 +222,6 @@ struct store_ops {
 			    const unsigned char session_hash[32], long ttl,
 			    long long *uid);
 	enum app_err	 (*visit)(void *be, long long uid,
-			    struct store_profile *p);
-	enum app_err	 (*profile)(void *be, long long uid,
 			    struct store_profile *p);
 	enum app_err	 (*image_add)(void *be, long long uid,
 			    const struct store_image *img,

@@ -40,7 +40,6 @@ enum stmt {
 	ST_SESSION_REVOKE,
 	ST_TICKET_USE,
 	ST_VISIT,
-	ST_PROFILE,
 	ST_IMAGE_LOCK,
 	ST_IMAGE_INSERT,
 	ST_IMAGE_LIST,
@@ -140,9 +139,13 @@ static const struct {
 	    "$6::float8) WHERE $5 <> ''), "
 	    "c AS (DELETE FROM login_failures WHERE phone = $7) SELECT 1",
 	    7, 0 },
+	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
-	    "SELECT user_id FROM sessions WHERE token_hash = decode($1, 'hex') "
-	    "AND revoked_at IS NULL AND expires_at > now()", 1, 1 },
+	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
+	    ISO_UTC("u.last_seen_at") ", (SELECT count(*) FROM images "
+	    "WHERE user_id = u.id) FROM sessions s JOIN users u ON "
+	    "u.id = s.user_id WHERE s.token_hash = decode($1, 'hex') "
+	    "AND s.revoked_at IS NULL AND s.expires_at > now()", 1, 1 },
 	[ST_SESSION_REVOKE] = { "session_revoke",
 	    "UPDATE sessions SET revoked_at = now() WHERE "
 	    "token_hash = decode($1, 'hex') AND revoked_at IS NULL", 1, 1 },
@@ -157,10 +160,6 @@ static const struct {
 	    "o WHERE u.id = o.id RETURNING u.id, u.phone, "
 	    ISO_UTC("u.created_at") ", u.visits, " ISO_UTC("o.last_seen_at")
 	    ", (SELECT count(*) FROM images WHERE user_id = u.id)", 1, 0 },
-	[ST_PROFILE] = { "profile",
-	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
-	    ISO_UTC("u.last_seen_at") ", (SELECT count(*) FROM images "
-	    "WHERE user_id = u.id) FROM users u WHERE u.id = $1", 1, 1 },
 	/* Uploads of identical bytes queue here, on every host. */
 	[ST_IMAGE_LOCK] = { "image_lock",
 	    "SELECT pg_advisory_xact_lock(3, hashtext($1))", 1, 0 },
@@ -696,24 +695,22 @@ out:
 	return e;
 }
 
+static enum app_err	profile_row(PGresult *, struct store_profile *);
+
 static enum app_err
-pg_session_user(void *be, const unsigned char token_hash[32], long long *uid)
+pg_session_user(void *be, const unsigned char token_hash[32],
+    struct store_profile *p)
 {
 	PGresult	*res;
-	const char	*p[1];
+	const char	*params[1];
 	char		 hex[65];
 	enum app_err	 e;
 
 	hex32(hex, token_hash);
-	p[0] = hex;
-	if ((e = run(be, ST_SESSION_USER, p, &res)) != APP_OK)
+	params[0] = hex;
+	if ((e = run(be, ST_SESSION_USER, params, &res)) != APP_OK)
 		return e;
-	if (PQntuples(res) == 0)
-		e = APP_E_UNAUTHORIZED;
-	else
-		*uid = cell_ll(res, 0);
-	PQclear(res);
-	return e;
+	return profile_row(res, p);
 }
 
 static enum app_err
@@ -791,10 +788,8 @@ profile_row(PGresult *res, struct store_profile *p)
 	return APP_OK;
 }
 
-/* A profile row from statement st (ST_VISIT or ST_PROFILE) for uid. */
 static enum app_err
-profile_stmt(struct pg *pg, enum stmt st, long long uid,
-    struct store_profile *p)
+pg_visit(void *be, long long uid, struct store_profile *p)
 {
 	PGresult	*res;
 	const char	*params[1];
@@ -803,21 +798,9 @@ profile_stmt(struct pg *pg, enum stmt st, long long uid,
 
 	snprintf(id, sizeof(id), "%lld", uid);
 	params[0] = id;
-	if ((e = run(pg, st, params, &res)) != APP_OK)
+	if ((e = run(be, ST_VISIT, params, &res)) != APP_OK)
 		return e;
 	return profile_row(res, p);
-}
-
-static enum app_err
-pg_visit(void *be, long long uid, struct store_profile *p)
-{
-	return profile_stmt(be, ST_VISIT, uid, p);
-}
-
-static enum app_err
-pg_profile(void *be, long long uid, struct store_profile *p)
-{
-	return profile_stmt(be, ST_PROFILE, uid, p);
 }
 
 static enum app_err
@@ -956,7 +939,6 @@ const struct store_ops store_pg_ops = {
 	.session_revoke = pg_session_revoke,
 	.ticket_redeem = pg_ticket_redeem,
 	.visit = pg_visit,
-	.profile = pg_profile,
 	.image_add = pg_image_add,
 	.image_list = pg_image_list,
 };

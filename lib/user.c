@@ -207,7 +207,7 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
 
 enum app_err
 user_authenticate(struct store *st, const char *authorization,
-    const char *cookie_header, long long *uid,
+    const char *cookie_header, struct store_profile *p,
     unsigned char hash[SESS_HASH_LEN], int *via_cookie)
 {
 	const char	*tok;
@@ -223,7 +223,7 @@ user_authenticate(struct store *st, const char *authorization,
 		return APP_E_UNAUTHORIZED;
 	if (!sess_hash(tok, len, hash))
 		return APP_E_UNAUTHORIZED;
-	return store_session_user(st, hash, uid);
+	return store_session_user(st, hash, p);
 }
 
 enum app_err

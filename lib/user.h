@@ -10,6 +10,7 @@
 struct cfg;
 struct sms;
 struct store;
+struct store_profile;
 
 /* Length of a masked phone ("188****8888") including its NUL. */
 #define USER_MASKED_LEN	12
@@ -74,13 +75,14 @@ enum app_err	user_login(struct store *st, const struct cfg *cfg,
 
 /*
  * Who presented the request: a Bearer token in authorization, else the
- * session cookie in the Cookie header. APP_OK with *uid, the credential's
- * hash (for logout) and *via_cookie; APP_E_UNAUTHORIZED when none is
+ * session cookie in the Cookie header. APP_OK with the user's profile in
+ * *p (p->id is the user id), the credential's hash (for logout) and
+ * *via_cookie; APP_E_UNAUTHORIZED when none is
  * presented or it is malformed, unknown, expired or revoked;
  * APP_E_UNAVAILABLE.
  */
 enum app_err	user_authenticate(struct store *st, const char *authorization,
-		    const char *cookie_header, long long *uid,
+		    const char *cookie_header, struct store_profile *p,
 		    unsigned char hash[SESS_HASH_LEN], int *via_cookie);
 
 /*
