@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include <fcgiapp.h>
+
 #include "app.h"
 #include "buf.h"
 #include "cfg.h"
@@ -177,6 +179,16 @@ void		worker_signals(void (*handler)(int), sigset_t *waitmask);
  * signal came in (0); -1 with errno on error.
  */
 int		worker_wait(int listen_fd, const sigset_t *waitmask);
+
+/*
+ * worker.c: libfcgi set up for listen_fd (0, or -1), and one connection
+ * accepted into fr: 1 with a request from an allowed peer
+ * (APPD_FRONT_ADDRS) read; 0 when there was nothing to accept after all
+ * or the peer was refused (closed unanswered, logged); -1 with errno.
+ */
+int		worker_fcgi_init(const struct cfg *cfg, FCGX_Request *fr,
+		    int listen_fd);
+int		worker_accept(const struct cfg *cfg, FCGX_Request *fr);
 
 /*
  * metrics.c: the metrics process: answer every request on listen_fd with

@@ -60,6 +60,26 @@ env_fd(const char *name)
 	return (int)fd;
 }
 
+/*
+ * 0 when fd may serve: a TCP socket reachable from other hosts needs the
+ * list of front addresses, or anyone who can reach it could speak
+ * FastCGI to the app. -1 (said on both channels) otherwise.
+ */
+static int
+check_exposure(const struct cfg *cfg, int fd)
+{
+	static const char	 msg[] = "the FastCGI socket listens beyond "
+				    "loopback: set APPD_FRONT_ADDRS to the web "
+				    "servers' addresses";
+
+	if (cfg->front_addrs[0] != '\0' || !sock_open_to_network(fd))
+		return 0;
+	log_msg(LOG_ERROR, "%s", msg);
+	if (cfg->log_file[0] != '\0')
+		fprintf(stderr, "appd: %s\n", msg);
+	return -1;
+}
+
 /* Bind a socket from the configuration, or say why not on both channels. */
 static int
 bind_socket(const struct cfg *cfg, const char *key, const char *addr)
@@ -106,6 +126,12 @@ main(int argc, char *argv[])
 	}
 	if (cfg_load(&cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "appd: configuration: %s\n", err);
+		return 2;
+	}
+	if (sock_allow_check(cfg.front_addrs, err, sizeof(err)) == -1) {
+		fprintf(stderr, "appd: configuration: APPD_FRONT_ADDRS: %s\n",
+		    err);
+		cfg_cleanup(&cfg);
 		return 2;
 	}
 	if (argc > 1) {
@@ -156,6 +182,10 @@ main(int argc, char *argv[])
 	} else if (sock_is_listening(STDIN_FILENO)) {
 		/* spawn-fcgi or supervisor handed us the socket on fd 0. */
 		fd = STDIN_FILENO;
+		if (check_exposure(&cfg, fd) == -1) {
+			rc = 2;
+			goto out;
+		}
 		if (cfg.bare_worker) {
 			log_msg(LOG_INFO, "bare worker on inherited socket");
 			if ((board = board_new(1)) == NULL) {
@@ -179,6 +209,11 @@ main(int argc, char *argv[])
 			rc = 1;
 			goto out;
 		}
+		if (check_exposure(&cfg, fd) == -1) {
+			close(fd);
+			rc = 2;
+			goto out;
+		}
 		owns_socket = sock_is_unix(cfg.socket) &&
 		    stat(cfg.socket, &sock_st) == 0;
 	}
@@ -186,6 +221,10 @@ main(int argc, char *argv[])
 	    (mfd = bind_socket(&cfg, "APPD_METRICS_SOCKET",
 	    cfg.metrics_socket)) == -1) {
 		rc = 1;
+		goto out;
+	}
+	if (mfd != -1 && check_exposure(&cfg, mfd) == -1) {
+		rc = 2;
 		goto out;
 	}
 	rc = manager_run(&cfg, fd, mfd, cfg_workers(&cfg));

@@ -46,10 +46,9 @@ metrics_run(const struct cfg *cfg, int listen_fd, struct board *board)
 	sigset_t		 waitmask;
 	int			 n;
 
-	(void)cfg;
 	worker_signals(on_stop, &waitmask);
 	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0)
+	if (worker_fcgi_init(cfg, &fr, listen_fd) == -1)
 		return 1;
 	buf_init(&out);
 	/* No database, no images: this process only reads shared memory. */
@@ -61,9 +60,8 @@ metrics_run(const struct cfg *cfg, int listen_fd, struct board *board)
 			    strerror(errno));
 			break;
 		}
-		if (FCGX_Accept_r(&fr) < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR || errno == ECONNABORTED)
+		if ((n = worker_accept(cfg, &fr)) <= 0) {
+			if (n == 0)
 				continue;
 			log_msg(LOG_ERROR, "metrics accept failed: %s",
 			    strerror(errno));

@@ -23,6 +23,7 @@
 #include "mono.h"
 #include "mpart.h"
 #include "sms.h"
+#include "sock.h"
 #include "store.h"
 #include "user.h"
 
@@ -105,6 +106,47 @@ worker_wait(int listen_fd, const sigset_t *waitmask)
 		return -1;
 	}
 	return (ev.events & EPOLLIN) != 0;
+}
+
+int
+worker_fcgi_init(const struct cfg *cfg, FCGX_Request *fr, int listen_fd)
+{
+	char		 list[1024];
+	const char	*p;
+	size_t		 n = 0;
+
+	/*
+	 * libfcgi itself refuses IPv4 peers outside this list right after
+	 * accept, before reading a byte (it wants "a,b,c" with no spaces);
+	 * worker_accept checks every peer, IPv6 ones too.
+	 */
+	for (p = cfg->front_addrs; *p != '\0' && n < sizeof(list) - 1; p++)
+		if (*p != ' ' && *p != '\t')
+			list[n++] = *p;
+	list[n] = '\0';
+	if (n > 0 && setenv("FCGI_WEB_SERVER_ADDRS", list, 1) == -1)
+		return -1;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(fr, listen_fd, 0) != 0)
+		return -1;
+	return 0;
+}
+
+int
+worker_accept(const struct cfg *cfg, FCGX_Request *fr)
+{
+	char	 peer[64];
+
+	if (FCGX_Accept_r(fr) < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR || errno == ECONNABORTED ? 0 : -1;
+	if (sock_peer_allowed(fr->ipcFd, cfg->front_addrs, peer,
+	    sizeof(peer)))
+		return 1;
+	/* No answer at all: the peer learns nothing. */
+	log_msg(LOG_WARN, "refused a FastCGI connection from %s: not in "
+	    "APPD_FRONT_ADDRS", peer[0] != '\0' ? peer : "an unknown peer");
+	FCGX_Free(fr, 1);
+	return 0;
 }
 
 /*
@@ -515,8 +557,7 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 		store_free(c.store);
 		return 1;
 	}
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+	if (worker_fcgi_init(cfg, &fr, listen_fd) == -1) {
 		log_msg(LOG_ERROR, "FastCGI initialisation failed");
 		img_cleanup();
 		sms_free(c.sms);
@@ -544,10 +585,9 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 		 * forever; the manager's request timeout now covers it.
 		 */
 		board_begin(c.slot, mono_ms());
-		if (FCGX_Accept_r(&fr) < 0) {
+		if ((n = worker_accept(cfg, &fr)) <= 0) {
 			board_idle(c.slot);
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR || errno == ECONNABORTED)
+			if (n == 0)
 				continue;
 			log_msg(LOG_ERROR, "accept failed: %s",
 			    strerror(errno));

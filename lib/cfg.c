@@ -42,6 +42,9 @@ static const struct cfg_row rows[] = {
 	    "owner of the unix socket (empty: unchanged)" },
 	{ "APPD_SOCKET_GROUP", CFG_STR, 0, 0, "", OFF(socket_group),
 	    "group of the unix socket, e.g. www-data (empty: unchanged)" },
+	{ "APPD_FRONT_ADDRS", CFG_STR, 0, 0, "", OFF(front_addrs),
+	    "IP addresses (comma-separated) whose FastCGI connections are "
+	    "served on a TCP socket; required when it listens beyond loopback" },
 	{ "APPD_BACKLOG", CFG_INT, 1, 65535, "1024", OFF(backlog),
 	    "listen(2) backlog of the FastCGI socket" },
 	{ "APPD_WORKERS", CFG_INT, 0, 256, "0", OFF(workers),

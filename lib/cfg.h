@@ -15,6 +15,7 @@ struct cfg {
 	long		 socket_mode;
 	char		*socket_user;
 	char		*socket_group;
+	char		*front_addrs;		/* TCP peers allowed; "" = any */
 	long		 backlog;
 	long		 workers;		/* 0 = derived from cores */
 	int		 bare_worker;

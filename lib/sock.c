@@ -3,7 +3,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
@@ -19,6 +22,135 @@ int
 sock_is_unix(const char *addr)
 {
 	return strchr(addr, '/') != NULL || strchr(addr, ':') == NULL;
+}
+
+/* One address of an allow-list: family and bytes, 16 for either. */
+struct addr {
+	int		 family;
+	unsigned char	 b[16];
+};
+
+/*
+ * Parse the next entry of list at *p into a; 1 with *p moved past it, 0
+ * at the end, -1 for an entry that is not an IP address literal.
+ */
+static int
+next_addr(const char **p, struct addr *a)
+{
+	char		 s[INET6_ADDRSTRLEN];
+	const char	*q;
+	size_t		 n;
+
+	while (**p == ',' || isspace((unsigned char)**p))
+		(*p)++;
+	if (**p == '\0')
+		return 0;
+	for (q = *p; *q != '\0' && *q != ',' && !isspace((unsigned char)*q);
+	    q++)
+		continue;
+	n = (size_t)(q - *p);
+	if (n >= sizeof(s))
+		return -1;
+	memcpy(s, *p, n);
+	s[n] = '\0';
+	*p = q;
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->b) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, s, a->b) == 1)
+		a->family = AF_INET6;
+	else
+		return -1;
+	return 1;
+}
+
+int
+sock_allow_check(const char *list, char *err, size_t errlen)
+{
+	struct addr	 a;
+	const char	*p = list, *start;
+	int		 rc;
+
+	for (;;) {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		start = p;
+		if ((rc = next_addr(&p, &a)) == 0)
+			return 0;
+		if (rc == -1) {
+			snprintf(err, errlen, "not an IP address: '%.*s'",
+			    (int)strcspn(start, ", \t"), start);
+			return -1;
+		}
+	}
+}
+
+/* sa as an addr; an IPv4-mapped IPv6 address becomes plain IPv4. */
+static int
+sockaddr_addr(const struct sockaddr_storage *ss, struct addr *a)
+{
+	static const unsigned char	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+					    0, 0, 0xff, 0xff };
+	const struct sockaddr_in	*in = (const void *)ss;
+	const struct sockaddr_in6	*in6 = (const void *)ss;
+
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->family = AF_INET;
+		memcpy(a->b, &in->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		if (memcmp(in6->sin6_addr.s6_addr, mapped, 12) == 0) {
+			a->family = AF_INET;
+			memcpy(a->b, in6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			a->family = AF_INET6;
+			memcpy(a->b, in6->sin6_addr.s6_addr, 16);
+		}
+	} else
+		return -1;
+	return 0;
+}
+
+int
+sock_open_to_network(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct addr		 a;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    sockaddr_addr(&ss, &a) == -1)
+		return 0;
+	if (a.family == AF_INET)
+		return a.b[0] != 127;
+	return !IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a.b);
+}
+
+int
+sock_peer_allowed(int fd, const char *list, char *peer, size_t peerlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct addr		 a, e;
+	const char		*p = list;
+
+	if (peerlen > 0)
+		peer[0] = '\0';
+	if (*list == '\0' ||
+	    getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return *list == '\0';
+	if (ss.ss_family == AF_UNIX)
+		return 1;
+	if (sockaddr_addr(&ss, &a) == -1)
+		return 0;
+	while (next_addr(&p, &e) == 1)
+		if (e.family == a.family &&
+		    memcmp(e.b, a.b, a.family == AF_INET ? 4 : 16) == 0)
+			return 1;
+	if (peerlen > 0 && inet_ntop(a.family, a.b, peer,
+	    (socklen_t)peerlen) == NULL)
+		peer[0] = '\0';
+	return 0;
 }
 
 int

@@ -21,4 +21,23 @@ int	sock_is_listening(int fd);
 /* 1 when addr names a unix socket path rather than host:port. */
 int	sock_is_unix(const char *addr);
 
+/*
+ * Peer allow-lists for TCP: list is IP address literals (IPv4 or IPv6)
+ * separated by commas, spaces allowed around them.
+ *
+ * sock_allow_check: 0 when list is well formed (an empty list is), else -1
+ * with a message in err.
+ * sock_open_to_network: 1 when the listening socket fd is TCP bound to an
+ * address other than loopback (so a peer from another host can connect),
+ * else 0.
+ * sock_peer_allowed: 1 when connected socket fd may be served: a unix
+ * socket, an empty list, or a TCP peer whose address is in list (an IPv4
+ * peer reaching an IPv6 socket as ::ffff:a.b.c.d matches a.b.c.d); else 0,
+ * with the peer's address written to peer (peerlen bytes) for the log.
+ */
+int	sock_allow_check(const char *list, char *err, size_t errlen);
+int	sock_open_to_network(int fd);
+int	sock_peer_allowed(int fd, const char *list, char *peer,
+	    size_t peerlen);
+
 #endif

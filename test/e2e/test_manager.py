@@ -3,6 +3,7 @@ spawn-fcgi (-n) and bare-worker modes on an inherited socket, and a TCP listen a
 import os
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -139,6 +140,132 @@ def test_tcp_listen_address():
         if appd:
             appd.terminate()
             assert appd.wait(timeout=15) == 0
+
+
+def fcgi_raw_get(host, port, source, path="/healthz", timeout=10):
+    """A GET over FastCGI from source (a local address): the raw reply bytes (b"" when the
+    server closed without a word)."""
+    def record(kind, content):
+        return struct.pack(">BBHHBx", 1, kind, 1, len(content), 0) + content
+
+    def pair(k, v):
+        return bytes([len(k), len(v)]) + k + v
+
+    params = b"".join(pair(k, v) for k, v in [
+        (b"REQUEST_METHOD", b"GET"), (b"DOCUMENT_URI", path.encode()),
+        (b"SCRIPT_NAME", path.encode()), (b"REMOTE_ADDR", b"127.0.0.1"),
+        (b"CONTENT_LENGTH", b"0")])
+    s = socket.create_connection((host, port), timeout=timeout, source_address=(source, 0))
+    try:
+        s.sendall(record(1, struct.pack(">HB5x", 1, 0)) + record(4, params) + record(4, b"")
+                  + record(5, b""))
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+def start_tcp_appd(tmp, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if (k.startswith("APPD_") and k != "APPD_METRICS_SOCKET") or k == "PATH"}
+    env.update(APPD_LOG_FILE=os.path.join(tmp, "log"), APPD_WORKERS="2")
+    env.update({k: str(v) for k, v in extra.items()})
+    return subprocess.Popen([os.environ["APPD_BIN"]], env=env, stdin=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_listening(port, proc):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("appd did not listen on %d" % port)
+
+
+def test_tcp_beyond_loopback_needs_front_addresses():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    tmp = tempfile.mkdtemp(prefix="appd-tcp-")
+    appd = start_tcp_appd(tmp, APPD_SOCKET="0.0.0.0:%d" % port, APPD_FRONT_ADDRS="")
+    assert appd.wait(timeout=15) == 2
+    assert "set APPD_FRONT_ADDRS" in appd.stderr.read()
+    appd = start_tcp_appd(tmp, APPD_SOCKET="127.0.0.1:%d" % port,
+                          APPD_FRONT_ADDRS="10.0.0.1,front")
+    assert appd.wait(timeout=15) == 2
+    assert "APPD_FRONT_ADDRS: not an IP address: 'front'" in appd.stderr.read()
+
+
+def test_tcp_serves_only_the_front_addresses():
+    """Listening on every address, appd answers the allowed source address and closes on
+    any other one without a byte of answer, and keeps serving."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    tmp = tempfile.mkdtemp(prefix="appd-tcp-")
+    appd = start_tcp_appd(tmp, APPD_SOCKET="0.0.0.0:%d" % port,
+                          APPD_FRONT_ADDRS="127.0.0.2, 10.77.0.2")
+    try:
+        wait_listening(port, appd)
+        for _ in range(3):
+            assert fcgi_raw_get("127.0.0.1", port, "127.0.0.3") == b""
+            reply = fcgi_raw_get("127.0.0.1", port, "127.0.0.2")
+            assert b"Status: 200" in reply and b'"code":0' in reply
+        # libfcgi closes an IPv4 stranger right after accept, before reading a byte: no
+        # request ever reaches the app from it.
+        with open(os.path.join(tmp, "log")) as f:
+            log = f.read()
+        assert log.count('"event":"request"') == 3
+        assert appd.poll() is None
+    finally:
+        appd.terminate()
+        assert appd.wait(timeout=15) == 0
+
+
+def test_tcp_ipv6_strangers_are_refused_and_logged():
+    """libfcgi's own list covers IPv4 only; appd checks IPv6 peers after accept."""
+    probe = socket.socket(socket.AF_INET6)
+    try:
+        probe.bind(("::1", 0))
+    except OSError:
+        import pytest
+        pytest.skip("no IPv6 loopback here")
+    port = probe.getsockname()[1]
+    probe.close()
+    tmp = tempfile.mkdtemp(prefix="appd-tcp6-")
+    appd = start_tcp_appd(tmp, APPD_SOCKET="[::1]:%d" % port, APPD_FRONT_ADDRS="127.0.0.1")
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert appd.poll() is None, appd.stderr.read()
+            try:
+                socket.create_connection(("::1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert fcgi_raw_get("::1", port, "::1") == b""
+        with open(os.path.join(tmp, "log")) as f:
+            log = f.read()
+        assert "refused a FastCGI connection from ::1: not in APPD_FRONT_ADDRS" in log
+        assert '"event":"request"' not in log
+    finally:
+        appd.terminate()
+        assert appd.wait(timeout=15) == 0
 
 
 def test_bad_configuration_stops_startup_naming_the_key():

@@ -392,6 +392,138 @@ test_tcp_ipv6(void **state)
 	close(fd);
 }
 
+/* Connect to listening fd and accept: the accepted end, or -1. */
+static int
+connect_pair(int lfd, int *cfd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if ((*cfd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(*cfd, (struct sockaddr *)&ss, len) == -1)
+		return -1;
+	return accept(lfd, NULL, NULL);
+}
+
+static void
+test_allow_list_syntax(void **state)
+{
+	static const char *const good[] = {
+		"", "10.77.0.2", "10.77.0.2,10.77.0.3", " 10.77.0.2 , ::1 ",
+		"2001:db8::1,,127.0.0.1",
+	};
+	static const char *const bad[] = {
+		"front", "10.77.0.0/24", "10.77.0.256", "10.77.0.2;10.77.0.3",
+		"10.77.0.2,*", "::1,[::1]",
+	};
+	char	 err[128];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (sock_allow_check(good[i], err, sizeof(err)) != 0)
+			fail_msg("\"%s\" refused: %s", good[i], err);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (sock_allow_check(bad[i], err, sizeof(err)) != -1)
+			fail_msg("\"%s\" accepted", bad[i]);
+		assert_non_null(strstr(err, "not an IP address"));
+	}
+}
+
+static void
+test_allow_list_peers(void **state)
+{
+	char	 err[256], peer[64];
+	int	 lfd, afd, cfd = -1;
+
+	(void)state;
+	lfd = sock_listen("127.0.0.1:0", 0660, "", "", 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(sock_open_to_network(lfd), 0);
+	assert_true((afd = connect_pair(lfd, &cfd)) >= 0);
+	assert_int_equal(sock_peer_allowed(afd, "", peer, sizeof(peer)), 1);
+	assert_int_equal(sock_peer_allowed(afd, "10.0.0.1, 127.0.0.1", peer,
+	    sizeof(peer)), 1);
+	assert_int_equal(sock_peer_allowed(afd, "127.0.0.2,::1", peer,
+	    sizeof(peer)), 0);
+	assert_string_equal(peer, "127.0.0.1");
+	close(afd);
+	close(cfd);
+	close(lfd);
+
+	lfd = sock_listen("0.0.0.0:0", 0660, "", "", 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(sock_open_to_network(lfd), 1);
+	close(lfd);
+
+	/* Unix sockets are the file system's business, not the list's. */
+	lfd = sock_listen("/tmp/appd-test-allow.sock", 0600, "", "", 16, err,
+	    sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(sock_open_to_network(lfd), 0);
+	{
+		struct sockaddr_un	 sun;
+
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		strcpy(sun.sun_path, "/tmp/appd-test-allow.sock");
+		assert_true((cfd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+		assert_int_equal(connect(cfd, (struct sockaddr *)&sun,
+		    sizeof(sun)), 0);
+		assert_true((afd = accept(lfd, NULL, NULL)) >= 0);
+		assert_int_equal(sock_peer_allowed(afd, "10.0.0.1", peer,
+		    sizeof(peer)), 1);
+		close(afd);
+		close(cfd);
+	}
+	close(lfd);
+	unlink("/tmp/appd-test-allow.sock");
+
+	if (!have_ipv6())
+		return;
+	lfd = sock_listen("[::1]:0", 0660, "", "", 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(sock_open_to_network(lfd), 0);
+	assert_true((afd = connect_pair(lfd, &cfd)) >= 0);
+	assert_int_equal(sock_peer_allowed(afd, "::1", peer, sizeof(peer)),
+	    1);
+	assert_int_equal(sock_peer_allowed(afd, "127.0.0.1", peer,
+	    sizeof(peer)), 0);
+	assert_string_equal(peer, "::1");
+	close(afd);
+	close(cfd);
+	close(lfd);
+	/* An IPv4 peer on a dual-stack socket matches its IPv4 entry. */
+	lfd = sock_listen("[::]:0", 0660, "", "", 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(sock_open_to_network(lfd), 1);
+	{
+		struct sockaddr_in6	 s6;
+		struct sockaddr_in	 s4;
+		socklen_t		 len = sizeof(s6);
+
+		assert_int_equal(getsockname(lfd, (struct sockaddr *)&s6,
+		    &len), 0);
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		s4.sin_port = s6.sin6_port;
+		s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_true((cfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+		if (connect(cfd, (struct sockaddr *)&s4, sizeof(s4)) == 0) {
+			assert_true((afd = accept(lfd, NULL, NULL)) >= 0);
+			assert_int_equal(sock_peer_allowed(afd, "127.0.0.1",
+			    peer, sizeof(peer)), 1);
+			close(afd);
+		}
+		close(cfd);
+	}
+	close(lfd);
+}
+
 static void
 test_tcp_bad(void **state)
 {
@@ -495,6 +627,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unix_owner, setup,
 		    teardown),
 		cmocka_unit_test(test_tcp),
+		cmocka_unit_test(test_allow_list_syntax),
+		cmocka_unit_test(test_allow_list_peers),
 		cmocka_unit_test(test_tcp_ipv6),
 		cmocka_unit_test(test_tcp_bad),
 		cmocka_unit_test(test_tcp_in_use),
