@@ -17,7 +17,7 @@ OPT	 = -O2 -g
 SAN	 = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
-LIB_SRC	 = lib/app.c lib/blob.c lib/buf.c lib/cfg.c lib/code.c lib/gallery.c \
+LIB_SRC	 = lib/app.c lib/blob.c lib/buf.c lib/cfg.c lib/code.c lib/fcgihead.c lib/gallery.c \
 	   lib/img.c lib/log.c lib/mem.c lib/mono.c lib/mpart.c lib/req.c lib/resp.c \
 	   lib/sess.c lib/sms.c lib/sock.c lib/store.c lib/store_pg.c \
 	   lib/tmpl.c lib/user.c
@@ -26,7 +26,7 @@ HANDLERS = fcgi/h_health.c fcgi/h_images.c fcgi/h_session.c \
 FCGI_SRC = fcgi/main.c fcgi/board.c fcgi/manager.c fcgi/worker.c \
 	   fcgi/routes.c $(HANDLERS)
 HDRS	 = lib/*.h fcgi/*.h
-UNITS	 = app buf cfg code log mpart req resp route sess sock tmpl user
+UNITS	 = app buf cfg code fcgihead log mpart req resp route sess sock tmpl user
 
 BIN	 = build/appd
 # Test builds add routes that only tests may reach (APPD_TESTING).

@@ -181,13 +181,14 @@ void		worker_signals(void (*handler)(int), sigset_t *waitmask);
 int		worker_wait(int listen_fd, const sigset_t *waitmask);
 
 /*
- * worker.c: libfcgi set up for listen_fd (0, or -1), and one connection
- * accepted into fr: 1 with a request from an allowed peer
- * (APPD_FRONT_ADDRS) read; 0 when there was nothing to accept after all
- * or the peer was refused (closed unanswered, logged); -1 with errno.
+ * worker.c: libfcgi set up for connections from listen_fd (0, or -1),
+ * and one connection accepted into fr: 1 with a request read from an
+ * allowed peer (APPD_FRONT_ADDRS) whose request head was complete and
+ * well formed (lib/fcgihead); 0 when there was nothing to accept after
+ * all, or the connection was refused and closed unanswered (logged);
+ * -1 with errno.
  */
-int		worker_fcgi_init(const struct cfg *cfg, FCGX_Request *fr,
-		    int listen_fd);
+int		worker_fcgi_init(FCGX_Request *fr, int listen_fd);
 int		worker_accept(const struct cfg *cfg, FCGX_Request *fr);
 
 /*

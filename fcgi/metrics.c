@@ -48,7 +48,7 @@ metrics_run(const struct cfg *cfg, int listen_fd, struct board *board)
 
 	worker_signals(on_stop, &waitmask);
 	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
-	if (worker_fcgi_init(cfg, &fr, listen_fd) == -1)
+	if (worker_fcgi_init(&fr, listen_fd) == -1)
 		return 1;
 	buf_init(&out);
 	/* No database, no images: this process only reads shared memory. */

@@ -1,8 +1,10 @@
 /* A worker: a blocking FCGX_Accept_r loop that turns each FastCGI request into one response. */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <sodium.h>
 
 #include "appd.h"
+#include "fcgihead.h"
 #include "board.h"
 #include "img.h"
 #include "log.h"
@@ -108,45 +111,130 @@ worker_wait(int listen_fd, const sigset_t *waitmask)
 	return (ev.events & EPOLLIN) != 0;
 }
 
+/* The listening socket: worker_accept accepts from it, libfcgi never does. */
+static int	 accept_fd = -1;
+
 int
-worker_fcgi_init(const struct cfg *cfg, FCGX_Request *fr, int listen_fd)
+worker_fcgi_init(FCGX_Request *fr, int listen_fd)
 {
-	char		 list[1024];
-	const char	*p;
-	size_t		 n = 0;
+	int	 dummy;
 
 	/*
-	 * libfcgi itself refuses IPv4 peers outside this list right after
-	 * accept, before reading a byte (it wants "a,b,c" with no spaces);
-	 * worker_accept checks every peer, IPv6 ones too.
+	 * libfcgi gets a descriptor it cannot accept from: every connection
+	 * it reads comes from worker_accept, checked first. (When libfcgi
+	 * gives up on a connection it would otherwise accept the next one
+	 * itself, unchecked.)
 	 */
-	for (p = cfg->front_addrs; *p != '\0' && n < sizeof(list) - 1; p++)
-		if (*p != ' ' && *p != '\t')
-			list[n++] = *p;
-	list[n] = '\0';
-	if (n > 0 && setenv("FCGI_WEB_SERVER_ADDRS", list, 1) == -1)
+	if ((dummy = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	if (FCGX_Init() != 0 || FCGX_InitRequest(fr, listen_fd, 0) != 0)
+	accept_fd = listen_fd;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(fr, dummy, 0) != 0) {
+		close(dummy);
 		return -1;
+	}
 	return 0;
+}
+
+/*
+ * Wait until fd's first bytes hold a whole, sane FastCGI request head
+ * (lib/fcgihead), looking without reading: libfcgi then reads it all at
+ * once. 1 when it is there; 0 when the peer is gone, sent something
+ * malformed, or was too slow (limit_ms).
+ */
+static int
+head_ready(int fd, long limit_ms)
+{
+	static unsigned char	 head[FCGIHEAD_MAX];
+	struct pollfd		 p;
+	struct timespec		 ts;
+	double			 deadline = mono_ms() + (double)limit_ms;
+	double			 left;
+	ssize_t			 n;
+	long			 nap_us = 500;
+
+	for (;;) {
+		n = recv(fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0)
+			return 0;
+		if (n > 0) {
+			switch (fcgihead_check(head, (size_t)n)) {
+			case FCGIHEAD_OK:
+				return 1;
+			case FCGIHEAD_BAD:
+				log_msg(LOG_WARN, "refused a FastCGI "
+				    "connection: malformed request head");
+				return 0;
+			default:
+				break;
+			}
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return 0;
+		if ((left = deadline - mono_ms()) <= 0) {
+			log_msg(LOG_WARN, "refused a FastCGI connection: "
+			    "request head incomplete after %ld ms", limit_ms);
+			return 0;
+		}
+		if (n < 0) {
+			/* Nothing queued: poll can wait for the first byte. */
+			p.fd = fd;
+			p.events = POLLIN;
+			(void)poll(&p, 1, (int)left + 1);
+			continue;
+		}
+		/*
+		 * Part of it is queued, so poll would return at once: nap,
+		 * longer each time (Nginx writes a head in one go; only a
+		 * broken or hostile peer ends up here).
+		 */
+		ts.tv_sec = 0;
+		ts.tv_nsec = nap_us * 1000;
+		(void)nanosleep(&ts, NULL);
+		if (nap_us < 50000)
+			nap_us *= 2;
+	}
 }
 
 int
 worker_accept(const struct cfg *cfg, FCGX_Request *fr)
 {
 	char	 peer[64];
+	long	 limit_ms;
+	int	 fd;
 
-	if (FCGX_Accept_r(fr) < 0)
+	if ((fd = accept(accept_fd, NULL, NULL)) == -1)
 		return errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR || errno == ECONNABORTED ? 0 : -1;
-	if (sock_peer_allowed(fr->ipcFd, cfg->front_addrs, peer,
-	    sizeof(peer)))
-		return 1;
-	/* No answer at all: the peer learns nothing. */
-	log_msg(LOG_WARN, "refused a FastCGI connection from %s: not in "
-	    "APPD_FRONT_ADDRS", peer[0] != '\0' ? peer : "an unknown peer");
-	FCGX_Free(fr, 1);
-	return 0;
+	if (!sock_peer_allowed(fd, cfg->front_addrs, peer, sizeof(peer))) {
+		/* Not a byte read, no answer at all. */
+		log_msg(LOG_WARN, "refused a FastCGI connection from %s: not "
+		    "in APPD_FRONT_ADDRS", peer[0] != '\0' ? peer :
+		    "an unknown peer");
+		close(fd);
+		return 0;
+	}
+	/* Within the request timeout, so the manager need not step in. */
+	limit_ms = 5000;
+	if (cfg->request_timeout > 0 && cfg->request_timeout * 500 < limit_ms)
+		limit_ms = cfg->request_timeout * 500;
+	if (!head_ready(fd, limit_ms)) {
+		close(fd);
+		return 0;
+	}
+	/*
+	 * libfcgi reads a connection already in fr->ipcFd instead of
+	 * accepting one. keepConnection stops the FCGX_Finish_r at the top
+	 * of FCGX_Accept_r from closing it as the end of the previous
+	 * request; the BEGIN_REQUEST record sets it again.
+	 */
+	fr->ipcFd = fd;
+	fr->keepConnection = 1;
+	if (FCGX_Accept_r(fr) < 0) {
+		/* libfcgi closed fd, then found nothing it could accept. */
+		fr->ipcFd = -1;
+		return 0;
+	}
+	return 1;
 }
 
 /*
@@ -557,7 +645,7 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 		store_free(c.store);
 		return 1;
 	}
-	if (worker_fcgi_init(cfg, &fr, listen_fd) == -1) {
+	if (worker_fcgi_init(&fr, listen_fd) == -1) {
 		log_msg(LOG_ERROR, "FastCGI initialisation failed");
 		img_cleanup();
 		sms_free(c.sms);

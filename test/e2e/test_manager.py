@@ -225,11 +225,12 @@ def test_tcp_serves_only_the_front_addresses():
             assert fcgi_raw_get("127.0.0.1", port, "127.0.0.3") == b""
             reply = fcgi_raw_get("127.0.0.1", port, "127.0.0.2")
             assert b"Status: 200" in reply and b'"code":0' in reply
-        # libfcgi closes an IPv4 stranger right after accept, before reading a byte: no
-        # request ever reaches the app from it.
+        # A stranger is closed right after accept, before a byte is read: no request ever
+        # reaches the app from it, and the log says who it was.
         with open(os.path.join(tmp, "log")) as f:
             log = f.read()
         assert log.count('"event":"request"') == 3
+        assert log.count("refused a FastCGI connection from 127.0.0.3") == 3
         assert appd.poll() is None
     finally:
         appd.terminate()
@@ -237,7 +238,7 @@ def test_tcp_serves_only_the_front_addresses():
 
 
 def test_tcp_ipv6_strangers_are_refused_and_logged():
-    """libfcgi's own list covers IPv4 only; appd checks IPv6 peers after accept."""
+    """IPv6 peers are checked as IPv4 ones are."""
     probe = socket.socket(socket.AF_INET6)
     try:
         probe.bind(("::1", 0))
