@@ -112,6 +112,16 @@ test: deps
 	$(MAKE) check-docs
 	$(MAKE) docs
 	$(MAKE) e2e
+	$(MAKE) test-cluster-smoke
+
+# The simulated multi-host deployment (scripts/cluster), on its own directory and port:
+# up, the scenarios through the front, an app host killed, down.
+CLUSTER_TEST_DIR ?= $(CURDIR)/var/test-cluster
+CLUSTER_TEST_PORT ?= 17443
+test-cluster-smoke: deps $(BIN)
+	rm -rf $(CLUSTER_TEST_DIR)
+	CLUSTER_DIR=$(CLUSTER_TEST_DIR) CLUSTER_PORT=$(CLUSTER_TEST_PORT) \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider test/cluster
 
 run: deps $(BIN)
 	-scripts/docs install && scripts/docs build
@@ -125,4 +135,4 @@ bench: deps $(BIN)
 clean:
 	rm -rf build public/docs
 
-.PHONY: all deps unit e2e test run clean check-docs fuzz lint docs
+.PHONY: all deps unit e2e test test-cluster-smoke run clean check-docs fuzz lint docs
