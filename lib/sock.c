@@ -118,6 +118,7 @@ sock_open_to_network(int fd)
 	socklen_t		 len = sizeof(ss);
 	struct addr		 a;
 
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
 	    sockaddr_addr(&ss, &a) == -1)
 		return 0;
@@ -134,6 +135,7 @@ sock_peer_allowed(int fd, const char *list, char *peer, size_t peerlen)
 	struct addr		 a, e;
 	const char		*p = list;
 
+	memset(&ss, 0, sizeof(ss));
 	if (peerlen > 0)
 		peer[0] = '\0';
 	if (*list == '\0' ||
