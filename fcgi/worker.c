@@ -628,7 +628,8 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 	so.statement_timeout = cfg->db_statement_timeout;
 	so.retry_ms = cfg->db_retry_ms;
 	if ((c.store = store_new(cfg->database_url, &so)) == NULL) {
-		log_msg(LOG_ERROR, "APPD_DATABASE_URL: unsupported scheme");
+		log_msg(LOG_ERROR, "APPD_DATABASE_URL: unsupported scheme or "
+		    "malformed URL");
 		return 2;
 	}
 	if ((c.sms = sms_new(cfg->sms_outbox, cfg->sms_url,

@@ -55,7 +55,8 @@ static const struct cfg_row rows[] = {
 	{ "APPD_STOP_TIMEOUT", CFG_INT, 1, 600, "8", OFF(stop_timeout),
 	    "seconds in-flight requests get on SIGTERM before workers are killed" },
 	{ "APPD_DATABASE_URL", CFG_STR, 1, 0, "postgresql:///app",
-	    OFF(database_url), "database connection URI (libpq syntax)" },
+	    OFF(database_url), "database URL: postgresql://... (libpq URI) or "
+	    "mysql://... (MariaDB); see docs/backends.md" },
 	{ "APPD_DB_CONNECT_TIMEOUT", CFG_INT, 1, 60, "2",
 	    OFF(db_connect_timeout), "seconds to wait for a database connection" },
 	{ "APPD_DB_STATEMENT_TIMEOUT", CFG_INT, 0, 600000, "5000",

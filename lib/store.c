@@ -16,6 +16,8 @@ static const struct {
 } backends[] = {
 	{ "postgresql://", &store_pg_ops },
 	{ "postgres://", &store_pg_ops },
+	{ "mysql://", &store_my_ops },
+	{ "mariadb://", &store_my_ops },
 };
 
 struct store *

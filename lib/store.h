@@ -17,10 +17,11 @@ struct store;
 
 /*
  * A store for url; the backend is chosen by the URL scheme
- * (postgresql:// or postgres://). Nothing is connected yet: each backend
+ * (postgresql:// or postgres://: store_pg.c; mysql:// or mariadb://:
+ * store_my.c; see docs/backends.md). Nothing is connected yet: each backend
  * connects on first use and again after the connection is lost, so a
  * store can be made before the database is up. Returns new (free with
- * store_free), or NULL for an unknown scheme.
+ * store_free), or NULL for an unknown scheme or a URL the backend rejects.
  */
 struct store	*store_new(const char *url, const struct store_opts *o);
 void		 store_free(struct store *s);
@@ -233,5 +234,6 @@ struct store_ops {
 };
 
 extern const struct store_ops store_pg_ops;
+extern const struct store_ops store_my_ops;
 
 #endif

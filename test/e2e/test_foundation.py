@@ -97,7 +97,7 @@ def test_database_outage_is_503_then_recovers_without_restart(http, base_url, st
     manager = stack.manager_pid()
     workers = stack.worker_pids()
     assert_envelope_ok(http.get(base_url + "/healthz"))
-    stack.script("pg-stop")
+    stack.script("db-stop")
     try:
         for _ in range(2 * len(workers) + 2):
             t0 = time.monotonic()
@@ -105,7 +105,7 @@ def test_database_outage_is_503_then_recovers_without_restart(http, base_url, st
             assert time.monotonic() - t0 < 3, "503 must be fast, not a hang"
             assert_envelope_error(r, 503, "unavailable")
     finally:
-        stack.script("pg-start")
+        stack.script("db-start")
 
     def healthy():
         # Every worker must recover: ask more times than there are workers.

@@ -526,7 +526,7 @@ def test_kill_9_of_the_manager_leaves_no_worker(direct):
 
 def test_a_crash_loop_backs_off_and_brakes(direct):
     # An unsupported database scheme: every worker exits with status 2 right after the fork.
-    appd = direct(APPD_DATABASE_URL="mysql://x", APPD_WORKERS=2)
+    appd = direct(APPD_DATABASE_URL="nosuch://x", APPD_WORKERS=2)
     time.sleep(3)
     assert appd.proc.poll() is None, "the manager keeps running through a crash loop"
     text = appd.log_text()

@@ -1,6 +1,7 @@
 """Scenario 2 under faults: a full disk (a second appd on a tiny tmpfs, driven at the FastCGI
-level), the body limit and the order of checks at the FastCGI level, and PostgreSQL going away
-before and in the middle of an upload (the e2e stack's own cluster, restarted in a finally).
+level), the body limit and the order of checks at the FastCGI level, and the database (the e2e
+stack's own PostgreSQL or MariaDB server, restarted in a finally) going away before and in the
+middle of an upload.
 
 A failed upload must answer 503 unavailable and leave nothing behind: no file (nor temporary
 file) in the image dir, no row in `images`; files that an earlier upload shares stay.
@@ -14,9 +15,9 @@ import time
 import pytest
 
 from fcgi_client import DirectAppd, Response
-from util import (assert_envelope_error, assert_envelope_ok, assert_nothing_new, image_dir,
-                  images_rows, list_files, login_user, magick, make_image, multipart,
-                  no_cookie_session, psql, storage_snapshot, wait_for)
+from util import (assert_envelope_error, assert_envelope_ok, assert_nothing_new, db_backend,
+                  image_dir, images_rows, list_files, login_user, magick, make_image, multipart,
+                  mysql_client, no_cookie_session, psql, storage_snapshot, wait_for)
 
 MAX_BODY = 10 * 2**20
 
@@ -185,7 +186,7 @@ def test_body_limit_is_exactly_10_mib(direct, token):
     assert_fcgi_created(r, image_dir())
 
 
-# ---------------------------------------------------------------- PostgreSQL goes away
+# ---------------------------------------------------------------- the database goes away
 
 def upload_via_nginx(s, base_url, token, data, timeout=60):
     return s.post(base_url + "/upload", files={"image": ("x.png", data, "image/png")},
@@ -232,10 +233,10 @@ def settle(base_url, timeout=30):
             assert codes == [200] * 8, codes
 
 
-def restart_pg_and_wait(stack, s, base_url):
-    stack.script("pg-start")
+def restart_db_and_wait(stack, s, base_url):
+    stack.script("db-start")
     assert wait_for(lambda: healthz(s, base_url) == 200, timeout=60, interval=0.25), \
-        "/healthz did not come back after pg-start"
+        "/healthz did not come back after db-start"
     settle(base_url)
 
 
@@ -249,7 +250,7 @@ def test_database_down_upload_is_unavailable(stack, s, base_url, token):
     img = make_image("png", 40, 40)
     before = storage_snapshot()
     try:
-        stack.script("pg-stop")
+        stack.script("db-stop")
         t0 = time.monotonic()
         r = upload_via_nginx(s, base_url, token, img)
         elapsed = time.monotonic() - t0
@@ -262,38 +263,64 @@ def test_database_down_upload_is_unavailable(stack, s, base_url, token):
                   timeout=10)
         assert_envelope_error(r, 503, "unavailable")
     finally:
-        restart_pg_and_wait(stack, s, base_url)
+        restart_db_and_wait(stack, s, base_url)
     assert_nothing_new(before)
     assert_uploads_work(s, base_url, token)
     # The very image that failed goes in now.
     assert_envelope_ok(upload_via_nginx(s, base_url, token, img), 201)
 
 
-def pg_stop_immediate(stack):
-    """Stop the stack's PostgreSQL in immediate mode: every backend dies at once.
-    (scripts/stack pg-stop is a fast shutdown: it terminates the lock holder first, which can
-    let the held upload commit before its own backend is told to end.)"""
-    subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl",
-                    "-D", os.path.join(stack.dir, "pg"), "-m", "immediate", "-w", "-t", "30",
-                    "stop"], check=True, capture_output=True, timeout=60)
+def db_kill(stack):
+    """Kill the stack's database server at once, as a crash would: every session dies at once
+    (scripts/stack db-kill: PostgreSQL's immediate stop, SIGKILL for MariaDB). scripts/stack
+    db-stop is a fast shutdown: it terminates the lock holder first, which can let the held
+    upload commit before its own session is told to end."""
+    stack.script("db-kill")
 
 
-def images_lock_waiters():
-    """appd sessions waiting for a lock on images that were connected before the lock was
-    taken (so not a worker that is reconnecting and preparing its statements)."""
+def images_insert_waiters():
+    """appd sessions whose INSERT into images waits for the lock, connected before the lock
+    was taken (so not a worker that is reconnecting and preparing its statements)."""
+    if db_backend() == "mysql":
+        # Running a prepared statement ('Execute'), not preparing one ('Prepare', a worker
+        # that is reconnecting).
+        return int(psql(
+            "select count(*) from information_schema.processlist where command = 'Execute' "
+            "and state like 'Waiting for table metadata lock%' "
+            "and info like 'INSERT INTO images%'"))
     return int(psql(
         "select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
         "join pg_stat_activity a on a.pid = l.pid "
         "where c.relname = 'images' and not l.granted and a.application_name <> 'psql' "
+        "and a.query like 'INSERT INTO images%' "
         "and a.backend_start < (select min(xact_start) from pg_stat_activity "
         "where query like 'begin; lock table images%')"))
 
 
+def lock_images():
+    """A client that locks the images table against writes by any other session (reads go
+    on: authentication counts a user's images) and holds the lock for 300 s, or until it is
+    killed; returns (its process, SQL that counts 1 once the lock is held)."""
+    if db_backend() == "mysql":
+        argv, db, env = mysql_client()
+        proc = subprocess.Popen(argv + ["-e", "lock tables images read; select sleep(300);", db],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return proc, ("select count(*) from information_schema.processlist "
+                      "where info like 'select sleep(300)%'")
+    proc = subprocess.Popen(
+        ["psql", os.environ["APPD_DATABASE_URL"], "-X", "-q", "-c",
+         "begin; lock table images in exclusive mode; select pg_sleep(300); commit;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, ("select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
+                  "where c.relname = 'images' and l.mode = 'ExclusiveLock' and l.granted")
+
+
 @pytest.mark.parametrize("shared_files", [False, True], ids=["new-files", "shared-files"])
 def test_database_dies_mid_upload(stack, s, base_url, token, shared_files):
-    """The upload is held at its first statement on `images` (a lock another session holds),
-    after authentication and decoding; then PostgreSQL dies under it (immediate stop). With shared_files the
-    same image was stored before: its files must survive the failed duplicate."""
+    """The upload is held at its INSERT into `images` (another session holds a lock against
+    writes), after authentication, decoding and writing the files; then the database server
+    dies under it (db-kill). With shared_files the same image was stored before: its files
+    must survive the failed duplicate."""
     img = make_image("png", 64, 40)
     earlier = None
     if shared_files:
@@ -302,16 +329,10 @@ def test_database_dies_mid_upload(stack, s, base_url, token, shared_files):
     # the upload must then be held after authentication, not while a worker reconnects.
     settle(base_url)
     before = storage_snapshot()
-    locker = subprocess.Popen(
-        ["psql", os.environ["APPD_DATABASE_URL"], "-X", "-q", "-c",
-         "begin; lock table images in access exclusive mode; select pg_sleep(300); commit;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    locker, held = lock_images()
     ex = concurrent.futures.ThreadPoolExecutor(1)
     try:
-        assert wait_for(lambda: psql(
-            "select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
-            "where c.relname = 'images' and l.mode = 'AccessExclusiveLock' and l.granted") == "1",
-            timeout=15), "the lock on images was not taken"
+        assert wait_for(lambda: psql(held) == "1", timeout=15), "the lock on images was not taken"
 
         def go():
             sess = no_cookie_session()
@@ -321,10 +342,13 @@ def test_database_dies_mid_upload(stack, s, base_url, token, shared_files):
                 sess.close()
 
         fut = ex.submit(go)
-        waiting = wait_for(lambda: fut.done() or images_lock_waiters() > 0, timeout=30)
+        waiting = wait_for(lambda: fut.done() or images_insert_waiters() > 0, timeout=30)
         assert waiting and not fut.done(), \
             "the upload never waited on images: %r" % (fut.result().text if fut.done() else None)
-        pg_stop_immediate(stack)
+        if not shared_files:
+            # Its files are written: the failure must remove them.
+            assert list_files(image_dir()) - before[0], "no files written before the INSERT"
+        db_kill(stack)
         t0 = time.monotonic()
         r = fut.result(timeout=30)
         assert time.monotonic() - t0 < 10
@@ -333,7 +357,7 @@ def test_database_dies_mid_upload(stack, s, base_url, token, shared_files):
             sorted(list_files(image_dir()) ^ before[0])
     finally:
         try:
-            restart_pg_and_wait(stack, s, base_url)
+            restart_db_and_wait(stack, s, base_url)
         finally:
             if locker.poll() is None:
                 locker.kill()

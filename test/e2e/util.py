@@ -213,14 +213,78 @@ def assert_html_page(resp, status, no_script=False):
     return parse_html(resp.text)
 
 
+# ---------------------------------------------------------------- the stack's database
+
+def db_backend():
+    """"mysql" when the stack runs MariaDB (APPD_DATABASE_URL mysql://...), else "postgresql"."""
+    import os
+    url = os.environ["APPD_DATABASE_URL"]
+    return "mysql" if url.startswith(("mysql://", "mariadb://")) else "postgresql"
+
+
+def mysql_client(tool="mariadb"):
+    """(argv, database, env) to run a MariaDB client tool as the URL's user. The URL syntax
+    is lib/store_my.c's: mysql://[user[:password]@][host][:port]/database[?socket=path]."""
+    import os
+    from urllib.parse import parse_qs, unquote, urlsplit
+    u = urlsplit(os.environ["APPD_DATABASE_URL"])
+    argv = [tool, "--no-defaults"]
+    env = dict(os.environ)
+    if u.username:
+        argv.append("--user=" + unquote(u.username))
+    if u.password:
+        env["MYSQL_PWD"] = unquote(u.password)
+    if u.hostname in (None, "", "localhost"):
+        argv.append("--protocol=socket")
+        sock = parse_qs(u.query).get("socket")
+        if sock:
+            argv.append("--socket=" + sock[0])
+    else:
+        argv += ["--protocol=tcp", "--host=" + u.hostname]
+        if u.port:
+            argv.append("--port=%d" % u.port)
+    return argv, unquote(u.path.lstrip("/")), env
+
+
 def psql(sql):
-    """One query against the stack's database as the app user; returns the unaligned output."""
+    """One query against the stack's database as the app user; returns the output as
+    `psql -tA` prints it (a row per line, columns joined by |, NULL as nothing). On MariaDB
+    the mariadb client runs it, in UTC like appd's sessions."""
     import os
     import subprocess
+    if db_backend() == "mysql":
+        argv, db, env = mysql_client()
+        out = subprocess.run(argv + ["-N", "-B", "-e", "SET time_zone = '+00:00'; " + sql, db],
+                             env=env, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        return "\n".join("|".join("" if c == "NULL" else c for c in line.split("\t"))
+                         for line in out.stdout.strip("\n").split("\n")).strip()
     out = subprocess.run(["psql", os.environ["APPD_DATABASE_URL"], "-X", "-tAc", sql],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
+
+
+def sql_epoch(col):
+    """SQL for column col as seconds since the epoch, in the stack's dialect."""
+    return "unix_timestamp(%s)" % col if db_backend() == "mysql" else "extract(epoch from %s)" % col
+
+
+def db_dump():
+    """Every row of the stack's database as SQL text (bytes); binary columns as lowercase hex."""
+    import os
+    import re
+    import subprocess
+    if db_backend() == "mysql":
+        argv, db, env = mysql_client("mariadb-dump")
+        out = subprocess.run(argv + ["--no-create-info", "--hex-blob", "--skip-extended-insert",
+                                     db], env=env, capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return re.sub(rb"0x[0-9A-F]+", lambda m: b"0x" + m.group(0)[2:].lower(), out.stdout)
+    out = subprocess.run(["pg_dump", "--data-only", os.environ["APPD_DATABASE_URL"]],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
 # ---------------------------------------------------------------- uploads
