@@ -114,7 +114,7 @@ lint: deps
 test: deps
 	$(MAKE) $(BIN) $(TEST_BIN) $(ASAN_BIN)
 	$(MAKE) unit
-	FUZZ_SECONDS=10 scripts/fuzz
+	FUZZ_SECONDS=5 scripts/fuzz
 	$(MAKE) lint
 	$(MAKE) check-docs
 	$(MAKE) docs

@@ -190,3 +190,15 @@ buf_write(const struct buf *b, int fd)
 	}
 	return 0;
 }
+
+int
+buf_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

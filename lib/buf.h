@@ -47,4 +47,7 @@ int	buf_write(const struct buf *b, int fd);
  */
 size_t	buf_utf8_len(const char *s, size_t n);
 
+/* The value of hex digit c (either case), or -1. */
+int	buf_hexval(int c);
+
 #endif

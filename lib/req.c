@@ -71,18 +71,6 @@ req_parse_length(const char *s, long long *out)
 	return 1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode s[0..n) into out (at least n bytes); '+' is a
  * space. Returns the decoded length, or -1 on a malformed escape.
@@ -99,8 +87,8 @@ pct_decode(const char *s, size_t n, char *out)
 		else if (s[i] == '%') {
 			if (i + 2 >= n)
 				return -1;
-			if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if ((hi = buf_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = buf_hexval((unsigned char)s[i + 2])) < 0)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;

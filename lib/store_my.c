@@ -8,6 +8,7 @@
 #include <mysqld_error.h>
 #include <sodium.h>
 
+#include "buf.h"
 #include "log.h"
 #include "mono.h"
 #include "mem.h"
@@ -295,18 +296,6 @@ url_free(struct myurl *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) into a new string; NULL for a bad escape or NUL. */
 static char *
 unescape(const char *s, size_t n)
@@ -321,8 +310,10 @@ unescape(const char *s, size_t n)
 			*o++ = s[i];
 			continue;
 		}
-		if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
-		    (lo = hexval(s[i + 2])) < 0 || hi + lo == 0)
+		if (i + 2 >= n ||
+		    (hi = buf_hexval((unsigned char)s[i + 1])) < 0 ||
+		    (lo = buf_hexval((unsigned char)s[i + 2])) < 0 ||
+		    hi + lo == 0)
 			goto bad;
 		*o++ = (char)(hi * 16 + lo);
 		i += 2;

@@ -46,13 +46,6 @@ enum stmt {
 	ST__MAX
 };
 
-/*
- * New sessions commit without waiting for the WAL flush: a crash can lose
- * the last fraction of a second of them (those users sign in again), and
- * a login stops paying a disk flush. Spent tickets, revocations, users,
- * codes and images keep synchronous commits.
- */
-#define SESSION_ASYNC	"SET LOCAL synchronous_commit = off"
 
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -127,18 +120,24 @@ static const struct {
 	    "VALUES ($1, decode($2, 'hex'), $3, "
 	    "now() + make_interval(secs => $4::float8))", 4, 0 },
 	/*
-	 * A login in one statement: the session, the ticket when there is
-	 * one ($5 not empty), and the phone's failed logins cleared.
+	 * A login in one statement, so in one round trip: the session, the
+	 * ticket when there is one ($5 not empty), and the phone's failed
+	 * logins cleared. It commits without waiting for the WAL flush
+	 * (set_config local to its own transaction, read at commit): a crash
+	 * can lose the last fraction of a second of new sessions (those users
+	 * sign in again), and a login pays no disk flush. Spent tickets,
+	 * revocations, users, codes and images keep synchronous commits.
 	 */
 	[ST_SESSION_OPEN] = { "session_open",
-	    "WITH s AS (INSERT INTO sessions (user_id, token_hash, kind, "
+	    "WITH a AS (SELECT set_config('synchronous_commit', 'off', true)), "
+	    "s AS (INSERT INTO sessions (user_id, token_hash, kind, "
 	    "expires_at) VALUES ($1, decode($2, 'hex'), $3, "
 	    "now() + make_interval(secs => $4::float8))), "
 	    "t AS (INSERT INTO tickets (user_id, ticket_hash, expires_at) "
 	    "SELECT $1, decode($5, 'hex'), now() + make_interval(secs => "
 	    "$6::float8) WHERE $5 <> ''), "
-	    "c AS (DELETE FROM login_failures WHERE phone = $7) SELECT 1",
-	    7, 0 },
+	    "c AS (DELETE FROM login_failures WHERE phone = $7) "
+	    "SELECT 1 FROM a", 7, 0 },
 	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
@@ -668,7 +667,6 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
 	struct pg	*pg = be;
 	const char	*p[7];
 	char		 id[24], hex[65], khex[65] = "", t[24], kt[24];
-	enum app_err	 e;
 
 	snprintf(id, sizeof(id), "%lld", uid);
 	hex32(hex, token_hash);
@@ -683,16 +681,7 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
 	p[4] = khex;
 	p[5] = kt;
 	p[6] = phone;
-	if ((e = tx_begin(pg)) != APP_OK)
-		return e;
-	if ((e = tx_control(pg, SESSION_ASYNC)) != APP_OK)
-		goto out;
-	if ((e = exec_stmt(pg, ST_SESSION_OPEN, p)) != APP_OK)
-		goto out;
-	e = tx_commit(pg);
-out:
-	tx_rollback(pg);
-	return e;
+	return exec_stmt(pg, ST_SESSION_OPEN, p);
 }
 
 static enum app_err	profile_row(PGresult *, struct store_profile *);

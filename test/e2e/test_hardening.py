@@ -22,7 +22,7 @@ import requests
 
 from fcgi_client import DirectAppd
 from util import (child_pids, fcgi_call, login_user, metric, metric_samples, parse_metrics,
-                  proc_alive, wait_for)
+                  proc_alive, stop_direct, wait_for)
 
 # Log lines of the manager that mean a worker died (crash, abort, sanitizer exit) and was
 # replaced.
@@ -163,18 +163,7 @@ def direct():
 
     yield start
     for appd, kids in started:
-        kids |= set(child_pids(appd.proc.pid))
-        try:
-            appd.close()
-        except Exception:
-            appd.proc.kill()
-            appd.proc.wait(5)
-        for pid in kids:
-            if proc_alive(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        stop_direct(appd, kids)
 
 
 def log_lines_json(text):
@@ -475,15 +464,10 @@ def token(base_url):
 
 
 def pg_stop(stack, mode):
-    """Stops the stack's database: "fast" is a clean shutdown (scripts/stack pg-stop, which
-    stops whichever database the stack runs), "immediate" PostgreSQL's crash-like stop."""
-    if mode == "fast":
-        stack.script("pg-stop")
-    else:
-        # As a crash would: every backend dies at once, no goodbye to the clients.
-        subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl",
-                        "-D", os.path.join(stack.dir, "pg"), "-m", "immediate", "-w", "-t", "30",
-                        "stop"], check=True, capture_output=True, timeout=60)
+    """Stops the stack's database (whichever it is): "fast" is a clean shutdown
+    (scripts/stack db-stop), "immediate" a crash (db-kill: PostgreSQL's immediate stop,
+    SIGKILL for MariaDB), every backend gone at once with no goodbye to the clients."""
+    stack.script("db-stop" if mode == "fast" else "db-kill")
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
@@ -492,8 +476,6 @@ def test_postgres_restart_under_load(stack, base_url, token, mode):
     while threads keep /healthz and GET /users/me busy for several seconds: every answer is
     200 or 503 (no 500, no 502/504, no connection error, none slower than 10 s), and once the
     database is back every request is 200 again, from the same workers."""
-    if mode == "immediate" and not os.path.isdir(os.path.join(stack.dir, "pg")):
-        pytest.skip("an immediate stop is done with PostgreSQL's pg_ctl")
     manager, workers = stack.manager_pid(), stack.worker_pids()
     log0 = os.path.getsize(stack.log_path())
     auth = {"Authorization": "Bearer " + token}

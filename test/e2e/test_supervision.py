@@ -21,7 +21,7 @@ import requests
 from fcgi_client import DirectAppd
 from util import (assert_envelope_error, child_pids, fcgi_call, fcgi_connect, fcgi_metrics,
                   fcgi_read_response, fcgi_send_request, metric, metric_samples, parse_metrics,
-                  parse_wrk, proc_alive, proc_status, wait_for)
+                  parse_wrk, proc_alive, proc_status, stop_direct, wait_for)
 
 SLEEP = "/users/_test/sleep"
 
@@ -43,18 +43,7 @@ def direct(monkeypatch):
 
     yield start
     for appd, first_kids in started:
-        kids = first_kids | set(child_pids(appd.proc.pid))
-        try:
-            appd.close()
-        except Exception:
-            appd.proc.kill()
-            appd.proc.wait(5)
-        for pid in kids:
-            if proc_alive(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        stop_direct(appd, first_kids)
 
 
 def stack_metrics(http, base_url):

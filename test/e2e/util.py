@@ -490,6 +490,25 @@ def proc_alive(pid):
     return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
+def stop_direct(appd, kids):
+    """Stop a DirectAppd, then SIGKILL any of kids (its workers, as seen while it ran, plus
+    those it has now) that outlived it."""
+    import os
+    import signal
+    kids = set(kids) | set(child_pids(appd.proc.pid))
+    try:
+        appd.close()
+    except Exception:
+        appd.proc.kill()
+        appd.proc.wait(5)
+    for pid in kids:
+        if proc_alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def proc_status(pid):
     """/proc/PID/status as {field: value string}."""
     with open("/proc/%d/status" % pid) as f:
