@@ -227,6 +227,14 @@ worker_accept(const struct cfg *cfg, FCGX_Request *fr)
 	 * of FCGX_Accept_r from closing it as the end of the previous
 	 * request; the BEGIN_REQUEST record sets it again.
 	 */
+	if (fr->ipcFd >= 0) {
+		/*
+		 * The last peer asked to keep its connection (FCGI_KEEP_CONN;
+		 * Nginx never does here): connections are not kept, and
+		 * overwriting the descriptor would leak it.
+		 */
+		close(fr->ipcFd);
+	}
 	fr->ipcFd = fd;
 	fr->keepConnection = 1;
 	if (FCGX_Accept_r(fr) < 0) {

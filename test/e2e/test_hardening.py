@@ -329,6 +329,41 @@ def test_garbage_fastcgi_records_crash_no_worker(direct):
     assert any("forged" in (r.get("rid") or "") for r in rows), "request id not logged"
 
 
+def test_keep_conn_requests_leak_no_descriptor(direct):
+    """A peer that sets FCGI_KEEP_CONN (Nginx never does: fastcgi_keep_conn off) is answered,
+    and its connection is still closed before the next one is taken: the workers' open
+    descriptors do not grow with such requests."""
+    appd = direct(APPD_WORKERS=1)
+    mgr = appd.proc.pid
+    assert wait_for(lambda: len(child_pids(mgr)) == 1, timeout=10)
+    worker = child_pids(mgr)[0]
+    assert fcgi_call(appd.socket, "/healthz").status == 200
+
+    def fds():
+        return len(os.listdir("/proc/%d/fd" % worker))
+
+    before = fds()
+    payload = (begin(flags=1) + params_stream(base_params()) + rec(FCGI_STDIN, b""))
+    for _ in range(30):
+        s = unix_connect(appd.socket)
+        try:
+            s.sendall(payload)
+            s.settimeout(10)
+            got = b""
+            while b"\x01\x03" not in got:         # until END_REQUEST
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            assert cgi_status(parse_records(got)[0]) == 200
+        finally:
+            s.close()
+        # The next connection makes the worker let go of this one.
+        assert fcgi_call(appd.socket, "/healthz").status == 200
+    assert fds() <= before + 1, "descriptors grew from %d to %d" % (before, fds())
+    assert child_pids(mgr) == [worker]
+
+
 @pytest.mark.parametrize("lengths", ["fffffff08ffffff0", "c0000000c0000000"])
 def test_param_lengths_whose_sum_overflows_kill_no_worker(direct, lengths):
     """One PARAMS pair whose name and value lengths are each legal (< 2^31) but add up past
