@@ -5,6 +5,7 @@ throttle, a tiny address cap, an HTTP SMS gateway) or a client address other tha
 """
 import json
 import os
+import struct
 import subprocess
 import tempfile
 import time
@@ -66,3 +67,60 @@ class DirectAppd:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+
+
+# ---------------------------------------------------------------- FastCGI records by hand
+# For tests that speak the protocol themselves (garbage, lying lengths, other addresses).
+
+FCGI_BEGIN, FCGI_ABORT, FCGI_END, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 2, 3, 4, 5, 6
+FCGI_GET_VALUES = 9
+
+
+def rec(rtype, content=b"", rid=1, version=1, clen=None, pad=None):
+    """One record; clen and pad may lie about what follows."""
+    real_pad = (8 - len(content) % 8) % 8
+    head = struct.pack(">BBHHBB", version, rtype, rid,
+                       len(content) if clen is None else clen,
+                       real_pad if pad is None else pad, 0)
+    return head + content + b"\0" * real_pad
+
+
+def nv_len(n):
+    return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+
+def nv(name, value):
+    name = name.encode() if isinstance(name, str) else name
+    value = value.encode() if isinstance(value, str) else value
+    return nv_len(len(name)) + nv_len(len(value)) + name + value
+
+
+def begin(role=1, flags=0, rid=1):
+    return rec(FCGI_BEGIN, struct.pack(">HB5x", role, flags), rid)
+
+
+def params_stream(pairs, rid=1):
+    """pairs: a dict or a list of (name, value), str or bytes; cut into records of <= 32 KiB."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    data = b"".join(nv(k, v) for k, v in items)
+    out = b"".join(rec(FCGI_PARAMS, data[i:i + 32768], rid) for i in range(0, len(data), 32768))
+    return out + rec(FCGI_PARAMS, b"", rid)
+
+
+def full_request(pairs, body=b"", rid=1):
+    stdin = b"".join(rec(FCGI_STDIN, body[i:i + 32768], rid) for i in range(0, len(body), 32768))
+    return begin(rid=rid) + params_stream(pairs, rid) + stdin + rec(FCGI_STDIN, b"", rid)
+
+
+def read_until_closed(sock):
+    """Every byte until the peer closes (or resets) the connection."""
+    got = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got

@@ -20,42 +20,15 @@ import time
 import pytest
 import requests
 
-from fcgi_client import DirectAppd
+from fcgi_client import (FCGI_ABORT, FCGI_BEGIN, FCGI_END, FCGI_GET_VALUES, FCGI_PARAMS,
+                         FCGI_STDIN, FCGI_STDOUT, DirectAppd, begin, full_request, nv,
+                         params_stream, read_until_closed, rec)
 from util import (child_pids, fcgi_call, login_user, metric, metric_samples, parse_metrics,
                   proc_alive, stop_direct, wait_for)
 
 # Log lines of the manager that mean a worker died (crash, abort, sanitizer exit) and was
 # replaced.
 CRASH_RE = re.compile(r"killed by signal|exited with status|respawned worker")
-
-
-# ---------------------------------------------------------------- FastCGI records by hand
-
-FCGI_BEGIN, FCGI_ABORT, FCGI_END, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 2, 3, 4, 5, 6
-FCGI_GET_VALUES = 9
-
-
-def rec(rtype, content=b"", rid=1, version=1, clen=None, pad=None):
-    """One record; clen and pad may lie about what follows."""
-    real_pad = (8 - len(content) % 8) % 8
-    head = struct.pack(">BBHHBB", version, rtype, rid,
-                       len(content) if clen is None else clen,
-                       real_pad if pad is None else pad, 0)
-    return head + content + b"\0" * real_pad
-
-
-def nv_len(n):
-    return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
-
-
-def nv(name, value):
-    name = name.encode() if isinstance(name, str) else name
-    value = value.encode() if isinstance(value, str) else value
-    return nv_len(len(name)) + nv_len(len(value)) + name + value
-
-
-def begin(role=1, flags=0, rid=1):
-    return rec(FCGI_BEGIN, struct.pack(">HB5x", role, flags), rid)
 
 
 def base_params(path="/healthz", method="GET", **extra):
@@ -65,19 +38,6 @@ def base_params(path="/healthz", method="GET", **extra):
            "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "https"}
     env.update(extra)
     return env
-
-
-def params_stream(pairs, rid=1):
-    """pairs: a dict or a list of (name, value), str or bytes; cut into records of <= 32 KiB."""
-    items = pairs.items() if isinstance(pairs, dict) else pairs
-    data = b"".join(nv(k, v) for k, v in items)
-    out = b"".join(rec(FCGI_PARAMS, data[i:i + 32768], rid) for i in range(0, len(data), 32768))
-    return out + rec(FCGI_PARAMS, b"", rid)
-
-
-def full_request(pairs, body=b"", rid=1):
-    stdin = b"".join(rec(FCGI_STDIN, body[i:i + 32768], rid) for i in range(0, len(body), 32768))
-    return begin(rid=rid) + params_stream(pairs, rid) + stdin + rec(FCGI_STDIN, b"", rid)
 
 
 def parse_records(buf):
@@ -121,16 +81,7 @@ def send_and_drain(path, payload, timeout=15):
         except (BrokenPipeError, ConnectionResetError):
             pass                # appd gave up on it early: fine, read what it said
         s.settimeout(timeout)
-        got = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            got += chunk
-        return got
+        return read_until_closed(s)
     finally:
         s.close()
 

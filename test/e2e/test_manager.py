@@ -3,13 +3,12 @@ spawn-fcgi (-n) and bare-worker modes on an inherited socket, and a TCP listen a
 import os
 import signal
 import socket
-import struct
 import subprocess
 import tempfile
 import threading
 import time
 
-from fcgi_client import DirectAppd, Response
+from fcgi_client import DirectAppd, Response, full_request, read_until_closed
 from util import outbox_codes, random_phone
 
 
@@ -145,30 +144,12 @@ def test_tcp_listen_address():
 def fcgi_raw_get(host, port, source, path="/healthz", timeout=10):
     """A GET over FastCGI from source (a local address): the raw reply bytes (b"" when the
     server closed without a word)."""
-    def record(kind, content):
-        return struct.pack(">BBHHBx", 1, kind, 1, len(content), 0) + content
-
-    def pair(k, v):
-        return bytes([len(k), len(v)]) + k + v
-
-    params = b"".join(pair(k, v) for k, v in [
-        (b"REQUEST_METHOD", b"GET"), (b"DOCUMENT_URI", path.encode()),
-        (b"SCRIPT_NAME", path.encode()), (b"REMOTE_ADDR", b"127.0.0.1"),
-        (b"CONTENT_LENGTH", b"0")])
+    payload = full_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": path, "SCRIPT_NAME": path,
+                            "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": "0"})
     s = socket.create_connection((host, port), timeout=timeout, source_address=(source, 0))
     try:
-        s.sendall(record(1, struct.pack(">HB5x", 1, 0)) + record(4, params) + record(4, b"")
-                  + record(5, b""))
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
+        s.sendall(payload)
+        return read_until_closed(s)
     finally:
         s.close()
 
