@@ -121,14 +121,17 @@ test: deps
 	$(MAKE) e2e
 	$(MAKE) test-cluster-smoke
 
-# The simulated multi-host deployment (scripts/cluster), on its own directory and port:
-# up, the scenarios through the front, an app host killed, down.
+# The simulated multi-host deployment (scripts/cluster), on its own directory, port and
+# namespace names (a cluster of `make run`'s kind may be up beside it): up, the scenarios
+# through the front, an app host killed, down.
 CLUSTER_TEST_DIR ?= $(CURDIR)/var/test-cluster
 CLUSTER_TEST_PORT ?= 17443
+CLUSTER_TEST_ENV = CLUSTER_DIR=$(CLUSTER_TEST_DIR) CLUSTER_PORT=$(CLUSTER_TEST_PORT) \
+	CLUSTER_NS_PREFIX=t-
 test-cluster-smoke: deps $(BIN)
 	rm -rf $(CLUSTER_TEST_DIR)
-	CLUSTER_DIR=$(CLUSTER_TEST_DIR) CLUSTER_PORT=$(CLUSTER_TEST_PORT) \
-	    /usr/bin/python3 -m pytest -q -p no:cacheprovider test/cluster
+	$(CLUSTER_TEST_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	    test/cluster/test_cluster_smoke.py
 
 run: deps $(BIN)
 	-scripts/docs install && scripts/docs build

@@ -1,9 +1,9 @@
-"""Cluster smoke (issue 12, first stage): scripts/cluster up, the three scenarios through the
-front, state shared by every app host, one app host killed and routed around, the tiers
-fenced from each other, then down with nothing left behind.
+"""Cluster smoke (issue 12): scripts/cluster up, the three scenarios through the front,
+state shared by every app host (database and image volume), one app host killed and routed
+around, the tiers fenced from each other, then down with nothing left behind.
 
-Run by `make test-cluster-smoke` (part of `make test`) with its own CLUSTER_DIR and
-CLUSTER_PORT; needs root (network namespaces)."""
+Run by `make test-cluster-smoke` (part of `make test`) with its own CLUSTER_DIR,
+CLUSTER_PORT and CLUSTER_NS_PREFIX; needs root (network namespaces, FUSE)."""
 import io
 import json
 import os
@@ -19,9 +19,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CLUSTER = os.path.join(ROOT, "scripts", "cluster")
 DIR = os.environ["CLUSTER_DIR"]
 PORT = os.environ["CLUSTER_PORT"]
+PFX = os.environ.get("CLUSTER_NS_PREFIX", "")
 BASE = "https://127.0.0.1:%s" % PORT
 APPS = {"app1": "10.77.0.11:9000", "app2": "10.77.0.12:9000", "app3": "10.77.0.13:9000"}
-HOSTS = ["front", "app1", "app2", "app3", "db1", "cl-switch"]
+HOSTS = ["front", "app1", "app2", "app3", "db1", "db2", "wit", "st1", "st2", "st3"]
+NAMESPACES = [PFX + h for h in HOSTS + ["cl-switch"]]
 
 
 def cluster(*args, check=True):
@@ -48,7 +50,7 @@ def fcgi(host, method, path, body=b"", ctype="application/json", headers=None, s
     if ctype:
         env["CONTENT_TYPE"] = ctype
     env.update(headers or {})
-    out = subprocess.run(["ip", "netns", "exec", src, "/usr/bin/cgi-fcgi", "-bind",
+    out = subprocess.run(["ip", "netns", "exec", PFX + src, "/usr/bin/cgi-fcgi", "-bind",
                           "-connect", APPS[host]], input=body, env=env,
                          capture_output=True, timeout=30)
     head, _, rest = out.stdout.partition(b"\r\n\r\n")
@@ -89,7 +91,7 @@ def up():
     cluster("down")
     # Nothing of it is left: no namespace, no process, no mount.
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert not set(HOSTS) & {l.split()[0] for l in names.splitlines() if l.strip()}
+    assert not set(NAMESPACES) & {l.split()[0] for l in names.splitlines() if l.strip()}
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     left = [l for l in ps.splitlines()
             if (DIR in l and "pytest" not in l) or ("TCP-LISTEN:%s," % PORT) in l]
@@ -114,10 +116,18 @@ def register(s, ph, password="demo123456"):
 
 
 def test_every_host_is_up_with_its_role(up):
-    assert status() == {"front": ("front", "up"), "app1": ("app", "up"),
-                        "app2": ("app", "up"), "app3": ("app", "up"),
-                        "db1": ("primary", "up")}
+    rows = status()
+    assert sorted((rows.pop("db1")[0], rows.pop("db2")[0])) == ["primary", "standby"]
+    assert rows == {"front": ("front", "up"), "app1": ("app", "up"), "app2": ("app", "up"),
+                    "app3": ("app", "up"), "wit": ("witness", "up"), "st1": ("storage", "up"),
+                    "st2": ("storage", "up"), "st3": ("storage", "up")}
     assert cluster("up").returncode == 0        # idempotent
+    # The standby streams synchronously from the primary, through a replication slot.
+    out = cluster("psql", "-Atc", "SELECT 1").stdout
+    assert out.strip() == "1"
+    # Every brick of the image volume holds the same files (nothing pending heal).
+    heal = cluster("heal-info").stdout.split()
+    assert len(heal) == 6 and heal[1::2] == ["0", "0", "0"], heal
 
 
 def test_the_three_scenarios_through_the_front(up, s):
@@ -137,7 +147,7 @@ def test_the_three_scenarios_through_the_front(up, s):
     for _ in range(3):
         r = s.get(BASE + "/users/home", timeout=10)
         assert r.status_code == 200 and "text/html" in r.headers["Content-Type"]
-    # An upload, served back by the front from the shared images.
+    # An upload, served back by the front from the image volume.
     r = s.post(BASE + "/upload", headers={"Authorization": "Bearer " + token},
                files={"file": ("a.jpg", io.BytesIO(tiny_jpeg()), "image/jpeg")}, timeout=30)
     assert r.status_code == 201, r.text
@@ -173,14 +183,21 @@ def test_state_is_shared_by_every_app_host(up, s):
     code, body = fcgi("app2", "GET", "/users/images", ctype=None, headers=auth)
     assert code == 200 and [i["id"] for i in json.loads(body)["data"]["images"]] == [image["id"]]
     assert s.get(absolute(image["url"]), timeout=10).status_code == 200
+    # The file is on the volume every app host mounts, on all three bricks.
+    rel = image["url"].split("/images/", 1)[1]
+    for h in ("app1", "app2", "app3", "front"):
+        assert os.path.isfile(os.path.join(DIR, "mnt", h, rel)), h
+    for st in ("st1", "st2", "st3"):
+        assert os.path.isfile(os.path.join(DIR, st, "brick", "images", rel)), st
 
 
 def test_tiers_are_fenced(up):
-    # The front cannot reach the database (pg_hba lets in the app hosts only).
-    out = subprocess.run(["ip", "netns", "exec", "front", "psql",
-                          "postgresql://app:x@10.77.0.21:5432/app?connect_timeout=3",
-                          "-Xc", "select 1"], capture_output=True, text=True, timeout=30)
-    assert out.returncode != 0 and "no pg_hba.conf entry" in out.stderr, out.stderr
+    # The front cannot reach either database host (pg_hba lets in the app hosts only).
+    for db in ("10.77.0.21", "10.77.0.22"):
+        out = subprocess.run(["ip", "netns", "exec", PFX + "front", "psql",
+                              "postgresql://app:x@%s:5432/app?connect_timeout=3" % db,
+                              "-Xc", "select 1"], capture_output=True, text=True, timeout=30)
+        assert out.returncode != 0 and "no pg_hba.conf entry" in out.stderr, out.stderr
     # An app host is not a front: its FastCGI connection to another app host is refused.
     code, body = fcgi("app2", "GET", "/healthz", ctype=None, src="app1")
     assert (code, body) == (0, b"")
