@@ -635,6 +635,7 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 	so.connect_timeout = cfg->db_connect_timeout;
 	so.statement_timeout = cfg->db_statement_timeout;
 	so.retry_ms = cfg->db_retry_ms;
+	so.sync_sessions = (int)cfg->session_sync_commit;
 	if ((c.store = store_new(cfg->database_url, &so)) == NULL) {
 		log_msg(LOG_ERROR, "APPD_DATABASE_URL: unsupported scheme or "
 		    "malformed URL");

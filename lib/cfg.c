@@ -113,6 +113,11 @@ static const struct cfg_row rows[] = {
 	    OFF(login_addr_max),
 	    "failed logins that lock a client address for the rest of the "
 	    "window" },
+	{ "APPD_SESSION_SYNC_COMMIT", CFG_INT, 0, 1, "0",
+	    OFF(session_sync_commit),
+	    "1: a login waits until its session is durable (on disk, and on a "
+	    "synchronous standby); 0: PostgreSQL commits it asynchronously, so "
+	    "a crash or failover can lose the last moments of sign-ins" },
 	{ "APPD_TEMPLATE_DIR", CFG_STR, 1, 0, "templates", OFF(template_dir),
 	    "directory of the H5 page templates (read once at start)" },
 	{ "APPD_IMAGE_DIR", CFG_STR, 1, 0, "public/images", OFF(image_dir),

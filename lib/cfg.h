@@ -45,6 +45,7 @@ struct cfg {
 	long		 login_window;		/* seconds */
 	long		 login_phone_max;
 	long		 login_addr_max;
+	long		 session_sync_commit;	/* 0 or 1 */
 	char		*template_dir;
 	char		*image_dir;
 	long		 upload_max_body;

@@ -11,6 +11,13 @@ struct store_opts {
 	long	 connect_timeout;	/* seconds */
 	long	 statement_timeout;	/* milliseconds, 0 = none */
 	long	 retry_ms;		/* pause between reconnect attempts */
+	/*
+	 * 1: store_session_open commits as durably as the server is set to
+	 * (on disk, and on a synchronous standby where there is one); 0: it
+	 * may commit asynchronously where the backend can (PostgreSQL), so a
+	 * crash or a failover can lose the last moments of new sessions.
+	 */
+	int	 sync_sessions;
 };
 
 struct store;

@@ -122,14 +122,17 @@ static const struct {
 	/*
 	 * A login in one statement, so in one round trip: the session, the
 	 * ticket when there is one ($5 not empty), and the phone's failed
-	 * logins cleared. It commits without waiting for the WAL flush
-	 * (set_config local to its own transaction, read at commit): a crash
-	 * can lose the last fraction of a second of new sessions (those users
-	 * sign in again), and a login pays no disk flush. Spent tickets,
-	 * revocations, users, codes and images keep synchronous commits.
+	 * logins cleared. Unless sync_sessions is set ($8 empty), it commits
+	 * without waiting for the WAL flush or a standby (set_config local to
+	 * its own transaction, read at commit): a crash or a failover can lose
+	 * the last fraction of a second of new sessions (those users sign in
+	 * again), and a login pays no disk flush. Spent tickets, revocations,
+	 * users, codes and images always keep the server's commit setting.
 	 */
 	[ST_SESSION_OPEN] = { "session_open",
-	    "WITH a AS (SELECT set_config('synchronous_commit', 'off', true)), "
+	    "WITH a AS (SELECT set_config('synchronous_commit', "
+	    "coalesce(nullif($8, ''), current_setting('synchronous_commit')), "
+	    "true)), "
 	    "s AS (INSERT INTO sessions (user_id, token_hash, kind, "
 	    "expires_at) VALUES ($1, decode($2, 'hex'), $3, "
 	    "now() + make_interval(secs => $4::float8))), "
@@ -137,7 +140,7 @@ static const struct {
 	    "SELECT $1, decode($5, 'hex'), now() + make_interval(secs => "
 	    "$6::float8) WHERE $5 <> ''), "
 	    "c AS (DELETE FROM login_failures WHERE phone = $7) "
-	    "SELECT 1 FROM a", 7, 0 },
+	    "SELECT 1 FROM a", 8, 0 },
 	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
@@ -665,7 +668,7 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
     const unsigned char *ticket_hash, long ticket_ttl)
 {
 	struct pg	*pg = be;
-	const char	*p[7];
+	const char	*p[8];
 	char		 id[24], hex[65], khex[65] = "", t[24], kt[24];
 
 	snprintf(id, sizeof(id), "%lld", uid);
@@ -681,6 +684,7 @@ pg_session_open(void *be, long long uid, const char *phone, const char *kind,
 	p[4] = khex;
 	p[5] = kt;
 	p[6] = phone;
+	p[7] = pg->o.sync_sessions ? "" : "off";
 	return exec_stmt(pg, ST_SESSION_OPEN, p);
 }
 

@@ -200,3 +200,31 @@ def test_cheap_hash_is_upgraded_on_login_through_nginx(http, base_url):
     assert r.status_code == 200, r.text
     after = stored_hash(u["phone"])
     assert "t=2" in after and "m=65536" in after, after
+
+
+@pytest.mark.skipif(os.environ["APPD_DATABASE_URL"].startswith(("mysql://", "mariadb://")),
+                    reason="asynchronous commit is PostgreSQL's (MariaDB keeps its own setting)")
+def test_session_sync_commit_flushes_every_login():
+    """APPD_SESSION_SYNC_COMMIT=1: every login's commit waits for the WAL flush, so the
+    server's WAL syncs grow by at least one per sequential login. Unset, logins commit
+    asynchronously and the WAL writer flushes many of them at once. (A backend reports
+    its WAL statistics when it exits, so each appd is closed before they are read.)"""
+    def wal_syncs():
+        return int(psql("select wal_sync from pg_stat_wal"))
+
+    n = 30
+    deltas = {}
+    for sync in (1, 0):
+        appd = DirectAppd(APPD_SESSION_SYNC_COMMIT=sync, APPD_PWHASH_OPSLIMIT=1,
+                          APPD_PWHASH_MEMLIMIT_KIB=8, APPD_CODE_RESEND=0)
+        try:
+            u = register(appd)
+            before = wal_syncs()
+            for _ in range(n):
+                assert re.fullmatch(TOKEN_RE, login(appd, u)["token"])
+        finally:
+            appd.close()
+        time.sleep(0.5)     # the workers' backends exit after appd's workers
+        deltas[sync] = wal_syncs() - before
+    assert deltas[1] >= n, deltas
+    assert deltas[0] < n, deltas
