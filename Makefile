@@ -26,7 +26,8 @@ HANDLERS = fcgi/h_health.c fcgi/h_images.c fcgi/h_session.c \
 FCGI_SRC = fcgi/main.c fcgi/board.c fcgi/manager.c fcgi/worker.c \
 	   fcgi/routes.c $(HANDLERS)
 HDRS	 = lib/*.h fcgi/*.h
-UNITS	 = app buf cfg code fcgihead log mpart req resp route sess sock tmpl user
+UNITS	 = app blob buf cfg code fcgihead log mpart req resp route sess sock \
+	   tmpl user
 
 BIN	 = build/appd
 # Test builds add routes that only tests may reach (APPD_TESTING).
@@ -53,18 +54,22 @@ $(ASAN_BIN): $(LIB_SRC) $(FCGI_SRC) $(HDRS)
 	    $(LIB_SRC) $(FCGI_SRC) $(LIBS)
 
 # One cmocka program per module; route and sock tests link the fcgi pieces
-# they exercise (everything but main.c).
+# they exercise (everything but main.c). UNIT_WRAP: linker --wrap options of
+# one test program, for the failures it injects; appd is never linked so.
 UNIT_SRC = $(LIB_SRC) fcgi/board.c fcgi/routes.c fcgi/worker.c \
 	   fcgi/manager.c $(HANDLERS) test/unit/stub_main.c
 build/unit/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS)
 	@mkdir -p build/unit
 	@echo "CC $@"
-	@$(CC) $(CFLAGS_BASE) $(OPT) -o $@ $< $(UNIT_SRC) $(LIBS) -lcmocka
+	@$(CC) $(CFLAGS_BASE) $(OPT) -o $@ $< $(UNIT_SRC) $(LIBS) -lcmocka \
+	    $(UNIT_WRAP)
 build/unit-asan/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS)
 	@mkdir -p build/unit-asan
 	@echo "CC $@"
 	@$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE $(SAN) -o $@ $< $(UNIT_SRC) \
-	    $(LIBS) -lcmocka
+	    $(LIBS) -lcmocka $(UNIT_WRAP)
+build/unit/test_blob build/unit-asan/test_blob: UNIT_WRAP = \
+	    -Wl,--wrap=link,--wrap=mkdir
 
 deps:
 	@scripts/deps
