@@ -79,12 +79,14 @@ store_user_create(struct store *s, const char *phone, const char *pwhash,
 }
 
 enum app_err
-store_login_check(struct store *s, const char *phone, const char *addr,
-    long window, long phone_max, long addr_max, long *retry_after)
+store_login_lookup(struct store *s, const char *phone, const char *addr,
+    const struct store_login_limits *lim, long *retry_after, long long *uid,
+    char *hash, size_t size)
 {
 	*retry_after = 0;
-	return s->ops->login_check(s->be, phone, addr, window, phone_max,
-	    addr_max, retry_after);
+	*uid = 0;
+	return s->ops->login_lookup(s->be, phone, addr, lim, retry_after, uid,
+	    hash, size);
 }
 
 enum app_err
@@ -92,13 +94,6 @@ store_login_failed(struct store *s, const char *phone, const char *addr,
     long window)
 {
 	return s->ops->login_failed(s->be, phone, addr, window);
-}
-
-enum app_err
-store_user_find(struct store *s, const char *phone, long long *uid,
-    char *hash, size_t size)
-{
-	return s->ops->user_find(s->be, phone, uid, hash, size);
 }
 
 enum app_err

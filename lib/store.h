@@ -96,25 +96,28 @@ struct store_profile {
 	long long	 image_count;
 };
 
+/* The limits on failed logins (the APPD_LOGIN_* settings). */
+struct store_login_limits {
+	long	 window;	/* seconds over which failures count */
+	long	 phone_max;	/* failures that lock a phone */
+	long	 addr_max;	/* failures that lock a client address */
+};
+
 /*
- * Whether failed logins lock phone or addr: APP_OK, or
- * APP_E_TOO_MANY_ATTEMPTS with *retry_after seconds (>= 1) once phone had
- * phone_max or addr had addr_max failures within window seconds.
+ * What a login needs before the password is checked, in one round trip
+ * where the backend can: APP_E_TOO_MANY_ATTEMPTS with *retry_after seconds
+ * (>= 1) when failed logins lock phone or addr (phone_max or addr_max
+ * failures within window seconds); else the user with phone: APP_OK with
+ * *uid and the stored password hash copied into hash (size bytes), or
+ * APP_E_NOT_FOUND.
  */
-enum app_err	 store_login_check(struct store *s, const char *phone,
-		    const char *addr, long window, long phone_max,
-		    long addr_max, long *retry_after);
+enum app_err	 store_login_lookup(struct store *s, const char *phone,
+		    const char *addr, const struct store_login_limits *lim,
+		    long *retry_after, long long *uid, char *hash, size_t size);
 
 /* Record a failed login (old records past window are purged). */
 enum app_err	 store_login_failed(struct store *s, const char *phone,
 		    const char *addr, long window);
-
-/*
- * The user with phone: APP_OK with *uid and the stored password hash
- * copied into hash (size bytes), or APP_E_NOT_FOUND.
- */
-enum app_err	 store_user_find(struct store *s, const char *phone,
-		    long long *uid, char *hash, size_t size);
 
 /* Replace a user's password hash (rehash at a new cost). */
 enum app_err	 store_password_set(struct store *s, long long uid,
@@ -207,13 +210,13 @@ struct store_ops {
 	enum app_err	 (*user_create)(void *be, const char *phone,
 			    const char *pwhash, long long code_id,
 			    long long *uid);
-	enum app_err	 (*login_check)(void *be, const char *phone,
-			    const char *addr, long window, long phone_max,
-			    long addr_max, long *retry_after);
+	enum app_err	 (*login_lookup)(void *be, const char *phone,
+			    const char *addr,
+			    const struct store_login_limits *lim,
+			    long *retry_after, long long *uid, char *hash,
+			    size_t size);
 	enum app_err	 (*login_failed)(void *be, const char *phone,
 			    const char *addr, long window);
-	enum app_err	 (*user_find)(void *be, const char *phone,
-			    long long *uid, char *hash, size_t size);
 	enum app_err	 (*password_set)(void *be, long long uid,
 			    const char *hash);
 	enum app_err	 (*session_open)(void *be, long long uid,

@@ -969,31 +969,32 @@ out:
 }
 
 static enum app_err
-my_login_check(void *be, const char *phone, const char *addr, long window,
-    long phone_max, long addr_max, long *retry_after)
+my_login_check(void *be, const char *phone, const char *addr,
+    const struct store_login_limits *lim, long *retry_after)
 {
 	struct res	 r;
 	struct arg	 a[6];
 	long long	 v = 0;
 	enum app_err	 e;
 
-	a[0] = a_int(window);
+	a[0] = a_int(lim->window);
 	a[1] = a_str(phone);
-	a[2] = a_int(window);
-	a[3] = a_int(window);
+	a[2] = a_int(lim->window);
+	a[3] = a_int(lim->window);
 	a[4] = a_str(addr);
-	a[5] = a_int(window);
+	a[5] = a_int(lim->window);
 	if ((e = run(be, ST_LOGIN_CHECK, a, 6, &r)) != APP_OK)
 		return e;
 	if (!next_row(&r)) {
 		res_done(&r);
 		return APP_E_INTERNAL;
 	}
-	if (cell_ll(&r, 0) >= phone_max)
+	if (cell_ll(&r, 0) >= lim->phone_max)
 		v = cell_ll(&r, 1);
-	if (cell_ll(&r, 2) >= addr_max && cell_ll(&r, 3) > v)
+	if (cell_ll(&r, 2) >= lim->addr_max && cell_ll(&r, 3) > v)
 		v = cell_ll(&r, 3);
-	if (cell_ll(&r, 0) >= phone_max || cell_ll(&r, 2) >= addr_max) {
+	if (cell_ll(&r, 0) >= lim->phone_max ||
+	    cell_ll(&r, 2) >= lim->addr_max) {
 		*retry_after = v < 1 ? 1 : (long)v;
 		e = APP_E_TOO_MANY_ATTEMPTS;
 	}
@@ -1038,6 +1039,19 @@ my_user_find(void *be, const char *phone, long long *uid, char *hash,
 	}
 	res_done(&r);
 	return e;
+}
+
+/* Here the lock check and the user are two statements, in turn. */
+static enum app_err
+my_login_lookup(void *be, const char *phone, const char *addr,
+    const struct store_login_limits *lim, long *retry_after, long long *uid,
+    char *hash, size_t size)
+{
+	enum app_err	 e;
+
+	if ((e = my_login_check(be, phone, addr, lim, retry_after)) != APP_OK)
+		return e;
+	return my_user_find(be, phone, uid, hash, size);
 }
 
 static enum app_err
@@ -1346,9 +1360,8 @@ const struct store_ops store_my_ops = {
 	.code_issue = my_code_issue,
 	.code_check = my_code_check,
 	.user_create = my_user_create,
-	.login_check = my_login_check,
+	.login_lookup = my_login_lookup,
 	.login_failed = my_login_failed,
-	.user_find = my_user_find,
 	.password_set = my_password_set,
 	.session_open = my_session_open,
 	.session_user = my_session_user,

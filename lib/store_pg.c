@@ -30,9 +30,8 @@ enum stmt {
 	ST_CODE_FAIL,
 	ST_CODE_USE,
 	ST_USER_INSERT,
-	ST_LOGIN_CHECK,
+	ST_LOGIN_LOOKUP,
 	ST_LOGIN_FAIL,
-	ST_USER_FIND,
 	ST_PASSWORD_SET,
 	ST_SESSION_INSERT,
 	ST_SESSION_OPEN,
@@ -94,7 +93,11 @@ static const struct {
 	[ST_USER_INSERT] = { "user_insert",
 	    "INSERT INTO users (phone, password_hash) VALUES ($1, $2) "
 	    "RETURNING id", 2, 0 },
-	[ST_LOGIN_CHECK] = { "login_check",
+	/*
+	 * Failed logins of the phone and of the address within the window,
+	 * the seconds until the oldest leaves it, and the user: one round trip.
+	 */
+	[ST_LOGIN_LOOKUP] = { "login_lookup",
 	    "SELECT (SELECT count(*) FROM login_failures WHERE phone = $1 "
 	    "AND at > now() - make_interval(secs => $3::float8)), "
 	    "(SELECT ceil(extract(epoch FROM min(at) + make_interval(secs => "
@@ -105,14 +108,13 @@ static const struct {
 	    "(SELECT ceil(extract(epoch FROM min(at) + make_interval(secs => "
 	    "$3::float8) - now()))::bigint FROM login_failures WHERE "
 	    "client_addr = $2 AND at > now() - make_interval(secs => "
-	    "$3::float8))", 3, 1 },
+	    "$3::float8)), u.id, u.password_hash "
+	    "FROM (VALUES (1)) v LEFT JOIN users u ON u.phone = $1", 3, 1 },
 	[ST_LOGIN_FAIL] = { "login_fail",
 	    "WITH old AS (DELETE FROM login_failures WHERE at < now() - "
 	    "make_interval(secs => $3::float8)) "
 	    "INSERT INTO login_failures (phone, client_addr) VALUES ($1, $2)",
 	    3, 0 },
-	[ST_USER_FIND] = { "user_find",
-	    "SELECT id, password_hash FROM users WHERE phone = $1", 1, 1 },
 	[ST_PASSWORD_SET] = { "password_set",
 	    "UPDATE users SET password_hash = $2 WHERE id = $1", 2, 1 },
 	[ST_SESSION_INSERT] = { "session_insert",
@@ -568,8 +570,9 @@ hex32(char out[65], const unsigned char h[32])
 }
 
 static enum app_err
-pg_login_check(void *be, const char *phone, const char *addr, long window,
-    long phone_max, long addr_max, long *retry_after)
+pg_login_lookup(void *be, const char *phone, const char *addr,
+    const struct store_login_limits *lim, long *retry_after, long long *uid,
+    char *hash, size_t size)
 {
 	PGresult	*res;
 	const char	*p[3];
@@ -577,19 +580,29 @@ pg_login_check(void *be, const char *phone, const char *addr, long window,
 	long long	 v = 0;
 	enum app_err	 e;
 
-	snprintf(w, sizeof(w), "%ld", window);
+	snprintf(w, sizeof(w), "%ld", lim->window);
 	p[0] = phone;
 	p[1] = addr;
 	p[2] = w;
-	if ((e = run(be, ST_LOGIN_CHECK, p, &res)) != APP_OK)
+	if ((e = run(be, ST_LOGIN_LOOKUP, p, &res)) != APP_OK)
 		return e;
-	if (cell_ll(res, 0) >= phone_max)
+	if (cell_ll(res, 0) >= lim->phone_max)
 		v = cell_ll(res, 1);
-	if (cell_ll(res, 2) >= addr_max && cell_ll(res, 3) > v)
+	if (cell_ll(res, 2) >= lim->addr_max && cell_ll(res, 3) > v)
 		v = cell_ll(res, 3);
-	if (cell_ll(res, 0) >= phone_max || cell_ll(res, 2) >= addr_max) {
+	if (cell_ll(res, 0) >= lim->phone_max ||
+	    cell_ll(res, 2) >= lim->addr_max) {
 		*retry_after = v < 1 ? 1 : (long)v;
 		e = APP_E_TOO_MANY_ATTEMPTS;
+	} else if (PQgetisnull(res, 0, 4))
+		e = APP_E_NOT_FOUND;
+	else if ((size_t)PQgetlength(res, 0, 5) >= size) {
+		log_msg(LOG_ERROR, "stored password hash too long");
+		e = APP_E_INTERNAL;
+	} else {
+		*uid = cell_ll(res, 4);
+		memcpy(hash, PQgetvalue(res, 0, 5),
+		    (size_t)PQgetlength(res, 0, 5) + 1);
 	}
 	PQclear(res);
 	return e;
@@ -606,31 +619,6 @@ pg_login_failed(void *be, const char *phone, const char *addr, long window)
 	p[1] = addr;
 	p[2] = w;
 	return exec_stmt(be, ST_LOGIN_FAIL, p);
-}
-
-static enum app_err
-pg_user_find(void *be, const char *phone, long long *uid, char *hash,
-    size_t size)
-{
-	PGresult	*res;
-	const char	*p[1];
-	enum app_err	 e;
-
-	p[0] = phone;
-	if ((e = run(be, ST_USER_FIND, p, &res)) != APP_OK)
-		return e;
-	if (PQntuples(res) == 0)
-		e = APP_E_NOT_FOUND;
-	else if ((size_t)PQgetlength(res, 0, 1) >= size) {
-		log_msg(LOG_ERROR, "stored password hash too long");
-		e = APP_E_INTERNAL;
-	} else {
-		*uid = cell_ll(res, 0);
-		memcpy(hash, PQgetvalue(res, 0, 1),
-		    (size_t)PQgetlength(res, 0, 1) + 1);
-	}
-	PQclear(res);
-	return e;
 }
 
 static enum app_err
@@ -923,9 +911,8 @@ const struct store_ops store_pg_ops = {
 	.code_issue = pg_code_issue,
 	.code_check = pg_code_check,
 	.user_create = pg_user_create,
-	.login_check = pg_login_check,
+	.login_lookup = pg_login_lookup,
 	.login_failed = pg_login_failed,
-	.user_find = pg_user_find,
 	.password_set = pg_password_set,
 	.session_open = pg_session_open,
 	.session_user = pg_session_user,

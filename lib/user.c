@@ -159,6 +159,7 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
 	unsigned char	 th[SESS_HASH_LEN], kh[SESS_HASH_LEN];
 	char		 hash[crypto_pwhash_STRBYTES + 1];
 	char		 fresh[crypto_pwhash_STRBYTES];
+	struct store_login_limits lim;
 	long long	 uid = 0;
 	enum app_err	 e;
 	int		 ok;
@@ -166,11 +167,11 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
 	memset(out, 0, sizeof(*out));
 	if (addr == NULL)
 		addr = "";
-	e = store_login_check(st, phone, addr, cfg->login_window,
-	    cfg->login_phone_max, cfg->login_addr_max, retry_after);
-	if (e != APP_OK)
-		return e;
-	e = store_user_find(st, phone, &uid, hash, sizeof(hash));
+	lim.window = cfg->login_window;
+	lim.phone_max = cfg->login_phone_max;
+	lim.addr_max = cfg->login_addr_max;
+	e = store_login_lookup(st, phone, addr, &lim, retry_after, &uid, hash,
+	    sizeof(hash));
 	if (e == APP_E_NOT_FOUND)
 		snprintf(hash, sizeof(hash), "%s", dummy_hash);
 	else if (e != APP_OK)
