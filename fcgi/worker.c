@@ -614,8 +614,8 @@ worker_run(const struct cfg *cfg, int listen_fd, struct board *board,
 	/* Our handlers go in before FCGX_Init, so libfcgi installs none. */
 	worker_signals(on_signal, &waitmask);
 	/*
-	 * Every worker waits in ppoll and then accepts without blocking:
-	 * the one that loses the race to a connection gets EAGAIN.
+	 * Every worker waits (worker_wait) and then accepts without blocking:
+	 * one that loses the race to a connection gets EAGAIN.
 	 */
 	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 

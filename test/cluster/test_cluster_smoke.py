@@ -7,7 +7,6 @@ CLUSTER_PORT and CLUSTER_NS_PREFIX; needs root (network namespaces, FUSE)."""
 import io
 import json
 import os
-import random
 import subprocess
 import threading
 import time
@@ -15,104 +14,21 @@ import time
 import pytest
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLUSTER = os.path.join(ROOT, "scripts", "cluster")
-DIR = os.environ["CLUSTER_DIR"]
-PORT = os.environ["CLUSTER_PORT"]
-PFX = os.environ.get("CLUSTER_NS_PREFIX", "")
-BASE = "https://127.0.0.1:%s" % PORT
-APPS = {"app1": "10.77.0.11:9000", "app2": "10.77.0.12:9000", "app3": "10.77.0.13:9000"}
-HOSTS = ["front", "app1", "app2", "app3", "db1", "db2", "wit", "st1", "st2", "st3"]
-NAMESPACES = [PFX + h for h in HOSTS + ["cl-switch"]]
-
-
-def cluster(*args, check=True):
-    out = subprocess.run([CLUSTER, *args], capture_output=True, text=True, timeout=300)
-    if check:
-        assert out.returncode == 0, out.stdout + out.stderr
-    return out
-
-
-def status():
-    rows = {}
-    for line in cluster("status").stdout.splitlines():
-        name, role, state = line.split()
-        rows[name] = (role, state)
-    return rows
-
-
-def fcgi(host, method, path, body=b"", ctype="application/json", headers=None, src="front"):
-    """One request straight to an app host over FastCGI, sent from inside namespace src."""
-    env = {"REQUEST_METHOD": method, "DOCUMENT_URI": path, "SCRIPT_NAME": path,
-           "REQUEST_URI": path, "REMOTE_ADDR": "203.0.113.7", "REQUEST_SCHEME": "https",
-           "CONTENT_LENGTH": str(len(body)), "SERVER_PROTOCOL": "HTTP/1.1",
-           "PATH": "/usr/bin:/bin"}
-    if ctype:
-        env["CONTENT_TYPE"] = ctype
-    env.update(headers or {})
-    out = subprocess.run(["ip", "netns", "exec", PFX + src, "/usr/bin/cgi-fcgi", "-bind",
-                          "-connect", APPS[host]], input=body, env=env,
-                         capture_output=True, timeout=30)
-    head, _, rest = out.stdout.partition(b"\r\n\r\n")
-    status_line = [l for l in head.decode("latin-1").split("\r\n") if l.startswith("Status:")]
-    code = int(status_line[0].split()[1]) if status_line else (200 if out.stdout else 0)
-    return code, rest
-
-
-def outbox_code(phone):
-    with open(os.path.join(DIR, "sms", "outbox.jsonl"), encoding="utf-8") as f:
-        codes = [json.loads(l)["code"] for l in f if json.loads(l).get("phone") == phone]
-    assert codes, "no code for %s in the outbox" % phone
-    return codes[-1]
-
-
-def phone():
-    return "1" + random.choice("3456789") + "".join(random.choice("0123456789")
-                                                    for _ in range(9))
-
-
-def absolute(url):
-    return url if url.startswith("https://") else BASE + url
-
-
-def tiny_jpeg():
-    out = subprocess.run(["/usr/bin/convert", "-size", "32x24", "gradient:red-blue",
-                          "jpeg:-"], capture_output=True, check=True)
-    return out.stdout
+from cluster_util import (BASE, DIR, PFX, absolute, bring_up, cluster, fcgi, outbox_code,
+                          phone, register, status, take_down, tiny_jpeg)
 
 
 @pytest.fixture(scope="module")
 def up():
-    cluster("down", check=False)
-    cluster("up")
-    # TLS is verified for real, against the cluster's own self-signed certificate.
-    os.environ["REQUESTS_CA_BUNDLE"] = os.path.join(DIR, "tls", "cert.pem")
+    bring_up()
     yield
-    cluster("down")
-    # Nothing of it is left: no namespace, no process, no mount.
-    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert not set(NAMESPACES) & {l.split()[0] for l in names.splitlines() if l.strip()}
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    left = [l for l in ps.splitlines()
-            if (DIR in l and "pytest" not in l) or ("TCP-LISTEN:%s," % PORT) in l]
-    assert left == []
-    with open("/proc/mounts") as f:
-        assert DIR not in f.read()
+    take_down()
 
 
 @pytest.fixture()
 def s():
     with requests.Session() as session:
         yield session
-
-
-def register(s, ph, password="demo123456"):
-    r = s.post(BASE + "/users/code", json={"phone": ph}, timeout=30)
-    assert r.status_code == 200, r.text
-    r = s.post(BASE + "/users/regist", json={"phone": ph, "password": password,
-                                             "code": outbox_code(ph)}, timeout=30)
-    assert r.status_code == 201, r.text
-    return r.json()["data"]["user_id"]
 
 
 def test_every_host_is_up_with_its_role(up):
