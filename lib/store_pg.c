@@ -46,6 +46,9 @@ enum stmt {
 };
 
 
+/* Whole seconds until the failure at time t leaves the window ($3). */
+#define SECS_LEFT(t)	"ceil(extract(epoch FROM " t " + make_interval(secs => " \
+	"$3::float8) - now()))::bigint"
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -98,18 +101,14 @@ static const struct {
 	 * the seconds until the oldest leaves it, and the user: one round trip.
 	 */
 	[ST_LOGIN_LOOKUP] = { "login_lookup",
-	    "SELECT (SELECT count(*) FROM login_failures WHERE phone = $1 "
-	    "AND at > now() - make_interval(secs => $3::float8)), "
-	    "(SELECT ceil(extract(epoch FROM min(at) + make_interval(secs => "
-	    "$3::float8) - now()))::bigint FROM login_failures WHERE phone = $1 "
-	    "AND at > now() - make_interval(secs => $3::float8)), "
-	    "(SELECT count(*) FROM login_failures WHERE client_addr = $2 "
-	    "AND at > now() - make_interval(secs => $3::float8)), "
-	    "(SELECT ceil(extract(epoch FROM min(at) + make_interval(secs => "
-	    "$3::float8) - now()))::bigint FROM login_failures WHERE "
-	    "client_addr = $2 AND at > now() - make_interval(secs => "
-	    "$3::float8)), u.id, u.password_hash "
-	    "FROM (VALUES (1)) v LEFT JOIN users u ON u.phone = $1", 3, 1 },
+	    "SELECT p.n, " SECS_LEFT("p.m") ", a.n, " SECS_LEFT("a.m") ", "
+	    "u.id, u.password_hash FROM "
+	    "(SELECT count(*) n, min(at) m FROM login_failures WHERE "
+	    "phone = $1 AND at > now() - make_interval(secs => $3::float8)) p, "
+	    "(SELECT count(*) n, min(at) m FROM login_failures WHERE "
+	    "client_addr = $2 AND at > now() - "
+	    "make_interval(secs => $3::float8)) a "
+	    "LEFT JOIN users u ON u.phone = $1", 3, 1 },
 	[ST_LOGIN_FAIL] = { "login_fail",
 	    "WITH old AS (DELETE FROM login_failures WHERE at < now() - "
 	    "make_interval(secs => $3::float8)) "

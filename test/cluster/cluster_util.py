@@ -101,10 +101,22 @@ def register(s, ph, password=PASSWORD):
     return r.json()["data"]["user_id"]
 
 
+# Where GlusterFS writes whatever its options say (sockets, pid files, logs): each storage
+# host's glusterd binds its own directories over these, so nothing may appear in them.
+SYSTEM_DIRS = ("/run/gluster", "/var/lib/glusterd", "/var/log/glusterfs")
+_system_before = []
+
+
+def system_files():
+    return sorted(os.path.join(d, f) for top in SYSTEM_DIRS for d, _, fs in os.walk(top)
+                  for f in fs)
+
+
 def bring_up():
     """A fresh `up` (after a `down` of whatever a failed run left), TLS verified for real
     against the cluster's own self-signed certificate."""
     cluster("down", check=False)
+    _system_before[:] = system_files()
     cluster("up")
     os.environ["REQUESTS_CA_BUNDLE"] = os.path.join(DIR, "tls", "cert.pem")
 
@@ -123,6 +135,8 @@ def take_down():
     assert left == []
     with open("/proc/mounts") as f:
         assert not mine.search(f.read())
+    # No file outside CLUSTER_DIR either.
+    assert system_files() == _system_before
 
 
 def session():
