@@ -92,8 +92,7 @@ enum stmt {
 	" + INTERVAL ? SECOND) / 1000000)"
 
 #define PROFILE_COLS(last_seen) "u.id, u.phone, " ISO_UTC("u.created_at") \
-	", u.visits, " ISO_UTC(last_seen) ", (SELECT COUNT(*) FROM images " \
-	"WHERE user_id = u.id)"
+	", u.visits, " ISO_UTC(last_seen) ", u.image_count"
 
 static const struct {
 	const char	*name;

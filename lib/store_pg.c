@@ -145,8 +145,8 @@ static const struct {
 	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
-	    ISO_UTC("u.last_seen_at") ", (SELECT count(*) FROM images "
-	    "WHERE user_id = u.id) FROM sessions s JOIN users u ON "
+	    ISO_UTC("u.last_seen_at") ", u.image_count "
+	    "FROM sessions s JOIN users u ON "
 	    "u.id = s.user_id WHERE s.token_hash = decode($1, 'hex') "
 	    "AND s.revoked_at IS NULL AND s.expires_at > now()", 1, 1 },
 	[ST_SESSION_REVOKE] = { "session_revoke",
@@ -162,7 +162,7 @@ static const struct {
 	    "FROM (SELECT id, last_seen_at FROM users WHERE id = $1 FOR UPDATE) "
 	    "o WHERE u.id = o.id RETURNING u.id, u.phone, "
 	    ISO_UTC("u.created_at") ", u.visits, " ISO_UTC("o.last_seen_at")
-	    ", (SELECT count(*) FROM images WHERE user_id = u.id)", 1, 0 },
+	    ", u.image_count", 1, 0 },
 	/* Uploads of identical bytes queue here, on every host. */
 	[ST_IMAGE_LOCK] = { "image_lock",
 	    "SELECT pg_advisory_xact_lock(3, hashtext($1))", 1, 0 },

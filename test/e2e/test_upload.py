@@ -759,6 +759,23 @@ def test_image_count_in_me(s, base_url, user):
     assert count() == 3
 
 
+def test_image_count_follows_the_rows_whoever_writes_them(s, base_url, user):
+    """image_count is a column kept by a trigger on images (schema 0005): rows written or
+    deleted outside appd count too, and another user's rows do not."""
+    def count(who):
+        return assert_envelope_ok(s.get(base_url + "/users/me", headers=who.auth))["image_count"]
+
+    other = User(s, base_url)
+    uid = psql("select id from users where phone = '%s'" % user.phone)
+    oid = psql("select id from users where phone = '%s'" % other.phone)
+    row = "(%s, '%s', 'png', 1, 1, 1)"
+    psql("insert into images (user_id, sha256, format, width, height, bytes) values %s"
+         % ", ".join([row % (uid, "%064x" % i) for i in range(3)] + [row % (oid, "f" * 64)]))
+    assert (count(user), count(other)) == (3, 1)
+    psql("delete from images where user_id = %s and sha256 = '%064x'" % (uid, 0))
+    assert (count(user), count(other)) == (2, 1)
+
+
 class _Gallery(HTMLParser):
     """(href of the enclosing <a>, src) of every <img> inside the element with id="gallery"."""
 
