@@ -76,6 +76,7 @@ enum stmt {
 	ST_VISIT_READ,
 	ST_VISIT_UPDATE,
 	ST_IMAGE_LOCK,
+	ST_IMAGE_USER,
 	ST_IMAGE_INSERT,
 	ST_IMAGE_LIST,
 	ST__MAX
@@ -199,6 +200,14 @@ static const struct {
 	/* Uploads of identical bytes queue here, on every host. */
 	[ST_IMAGE_LOCK] = { "image_lock",
 	    "SELECT GET_LOCK(" LOCK_NAME("image") ", ?)", 2, 0 },
+	/*
+	 * The owner's row, write-locked before the insert: its foreign key
+	 * check takes a shared lock on that row and the image_count trigger
+	 * then wants it exclusively, so two uploads of one user would each
+	 * hold the shared lock and deadlock on the upgrade.
+	 */
+	[ST_IMAGE_USER] = { "image_user",
+	    "SELECT id FROM users WHERE id = ? FOR UPDATE", 1, 0 },
 	[ST_IMAGE_INSERT] = { "image_insert",
 	    "INSERT INTO images (user_id, sha256, format, width, height, "
 	    "bytes) VALUES (?, ?, ?, ?, ?, ?)", 6, 0 },
@@ -1264,6 +1273,9 @@ my_image_add(void *be, long long uid, const struct store_image *img,
 	}
 	written = 1;
 	a[0] = a_int(uid);
+	if ((e = run(my, ST_IMAGE_USER, a, 1, &r)) != APP_OK)
+		goto out;
+	res_done(&r);
 	a[1] = a_str(img->sha256);
 	a[2] = a_str(img->format);
 	a[3] = a_int(img->width);
