@@ -57,13 +57,13 @@ $(ASAN_BIN): $(LIB_SRC) $(FCGI_SRC) $(HDRS)
 # they exercise (everything but main.c). UNIT_WRAP: linker --wrap options of
 # one test program, for the failures it injects; appd is never linked so.
 UNIT_SRC = $(LIB_SRC) fcgi/board.c fcgi/routes.c fcgi/worker.c \
-	   fcgi/manager.c $(HANDLERS) test/unit/stub_main.c
-build/unit/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS)
+	   fcgi/manager.c $(HANDLERS) test/unit/stub_main.c test/unit/scratch.c
+build/unit/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS) test/unit/scratch.h
 	@mkdir -p build/unit
 	@echo "CC $@"
 	@$(CC) $(CFLAGS_BASE) $(OPT) -o $@ $< $(UNIT_SRC) $(LIBS) -lcmocka \
 	    $(UNIT_WRAP)
-build/unit-asan/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS)
+build/unit-asan/test_%: test/unit/test_%.c $(UNIT_SRC) $(HDRS) test/unit/scratch.h
 	@mkdir -p build/unit-asan
 	@echo "CC $@"
 	@$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE $(SAN) -o $@ $< $(UNIT_SRC) \

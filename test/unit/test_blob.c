@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "blob.h"
+#include "scratch.h"
 
 /*
  * Failures injected into link(2) and mkdir(2): this program alone is linked
@@ -92,8 +93,7 @@ setup(void **state)
 	memset(&inj_mkdir, 0, sizeof(inj_mkdir));
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
-	snprintf(s->dir, sizeof(s->dir), "/tmp/appd-test-blob-XXXXXX");
-	if (mkdtemp(s->dir) == NULL) {
+	if (scratch_make(s->dir, sizeof(s->dir), "blob") == -1) {
 		free(s);
 		return -1;
 	}
@@ -102,21 +102,12 @@ setup(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static int
 teardown(void **state)
 {
 	struct scratch	*s = *state;
 	int		 rc;
 
-	/* Depth first and without following symlinks out of the directory. */
-	rc = nftw(s->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	rc = scratch_remove(s->dir);
 	free(s);
 	return rc == 0 ? 0 : -1;
 }

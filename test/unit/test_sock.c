@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 #include <cmocka.h>
 
 #include "sock.h"
+#include "scratch.h"
 
 /* The per-test scratch directory (mkdtemp under /tmp). */
 struct scratch {
@@ -36,8 +36,7 @@ setup(void **state)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
-	snprintf(s->dir, sizeof(s->dir), "/tmp/appd-test-sock-XXXXXX");
-	if (mkdtemp(s->dir) == NULL) {
+	if (scratch_make(s->dir, sizeof(s->dir), "sock") == -1) {
 		free(s);
 		return -1;
 	}
@@ -47,21 +46,12 @@ setup(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static int
 teardown(void **state)
 {
 	struct scratch	*s = *state;
 	int		 rc;
 
-	/* Depth first and without following symlinks out of the directory. */
-	rc = nftw(s->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	rc = scratch_remove(s->dir);
 	free(s);
 	return rc == 0 ? 0 : -1;
 }
