@@ -79,36 +79,31 @@ store_user_create(struct store *s, const char *phone, const char *pwhash,
 }
 
 enum app_err
-store_login_lookup(struct store *s, const char *phone, const char *addr,
-    const struct store_login_limits *lim, long *retry_after, long long *uid,
-    char *hash, size_t size)
+store_login_begin(struct store *s, const char *phone, const char *addr,
+    const struct store_login_limits *lim, const struct store_session_new *sn,
+    struct store_login *l)
 {
-	*retry_after = 0;
-	*uid = 0;
-	return s->ops->login_lookup(s->be, phone, addr, lim, retry_after, uid,
-	    hash, size);
+	memset(l, 0, sizeof(*l));
+	return s->ops->login_begin(s->be, phone, addr, lim, sn, l);
 }
 
 enum app_err
 store_login_failed(struct store *s, const char *phone, const char *addr,
-    long window)
+    long window, const struct store_session_new *sn)
 {
-	return s->ops->login_failed(s->be, phone, addr, window);
+	return s->ops->login_failed(s->be, phone, addr, window, sn);
+}
+
+enum app_err
+store_login_clear(struct store *s, const char *phone)
+{
+	return s->ops->login_clear(s->be, phone);
 }
 
 enum app_err
 store_password_set(struct store *s, long long uid, const char *hash)
 {
 	return s->ops->password_set(s->be, uid, hash);
-}
-
-enum app_err
-store_session_open(struct store *s, long long uid, const char *phone,
-    const char *kind, const unsigned char token_hash[32], long ttl,
-    const unsigned char *ticket_hash, long ticket_ttl)
-{
-	return s->ops->session_open(s->be, uid, phone, kind, token_hash, ttl,
-	    ticket_hash, ticket_ttl);
 }
 
 enum app_err

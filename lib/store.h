@@ -12,7 +12,8 @@ struct store_opts {
 	long	 statement_timeout;	/* milliseconds, 0 = none */
 	long	 retry_ms;		/* pause between reconnect attempts */
 	/*
-	 * 1: store_session_open commits as durably as the server is set to
+	 * 1: the session store_login_begin opens commits as durably as the
+	 * server is set to
 	 * (on disk, and on a synchronous standby where there is one); 0: it
 	 * may commit asynchronously where the backend can (PostgreSQL), so a
 	 * crash or a failover can lose the last moments of new sessions.
@@ -103,36 +104,61 @@ struct store_login_limits {
 	long	 addr_max;	/* failures that lock a client address */
 };
 
-/*
- * What a login needs before the password is checked, in one round trip
- * where the backend can: APP_E_TOO_MANY_ATTEMPTS with *retry_after seconds
- * (>= 1) when failed logins lock phone or addr (phone_max or addr_max
- * failures within window seconds); else the user with phone: APP_OK with
- * *uid and the stored password hash copied into hash (size bytes), or
- * APP_E_NOT_FOUND.
- */
-enum app_err	 store_login_lookup(struct store *s, const char *phone,
-		    const char *addr, const struct store_login_limits *lim,
-		    long *retry_after, long long *uid, char *hash, size_t size);
+/* A session to open at login; its token and ticket only as SHA-256 hashes. */
+struct store_session_new {
+	const char		*kind;		/* "bearer" or "cookie" */
+	const unsigned char	*token_hash;	/* 32 bytes */
+	long			 ttl;		/* seconds */
+	const unsigned char	*ticket_hash;	/* 32 bytes, or NULL: no ticket */
+	long			 ticket_ttl;	/* seconds */
+};
 
-/* Record a failed login (old records past window are purged). */
+/* Longest stored password hash + 1 (libsodium's crypto_pwhash_STRBYTES). */
+#define STORE_PWHASH_SIZE	128
+
+/* What store_login_begin found. */
+struct store_login {
+	long long	 uid;
+	long		 phone_failures; /* the phone's failed logins in the window */
+	long		 retry_after;	/* APP_E_TOO_MANY_ATTEMPTS: seconds, >= 1 */
+	char		 hash[STORE_PWHASH_SIZE]; /* the stored password hash */
+};
+
+/*
+ * A login's first step, before the password is checked, in one round trip
+ * where the backend can (*l is zeroed first):
+ * - APP_E_TOO_MANY_ATTEMPTS with l->retry_after when failed logins lock
+ *   phone or addr (phone_max or addr_max failures within window seconds);
+ * - APP_E_NOT_FOUND when no user has phone;
+ * - else APP_OK with l->uid, l->hash and l->phone_failures, and the session
+ *   sn already open, optimistically: the password is usually right, and
+ *   opening it now saves the round trip after the check. The session is
+ *   live, but its token is known only to the caller, who ends the login
+ *   with store_login_failed(..., sn) when the password is wrong (the
+ *   session and ticket are deleted again) and, when it is right and
+ *   l->phone_failures > 0, store_login_clear.
+ * Nothing is written for the first two. Another error, or a caller that
+ * dies before the end, may leave the session open: nobody holds its token,
+ * and it expires with its ttl.
+ */
+enum app_err	 store_login_begin(struct store *s, const char *phone,
+		    const char *addr, const struct store_login_limits *lim,
+		    const struct store_session_new *sn, struct store_login *l);
+
+/*
+ * Record a failed login (old records past window are purged) and delete
+ * the session and ticket of sn (NULL: none), in one transaction.
+ */
 enum app_err	 store_login_failed(struct store *s, const char *phone,
-		    const char *addr, long window);
+		    const char *addr, long window,
+		    const struct store_session_new *sn);
+
+/* Forget phone's failed logins (after a successful one). */
+enum app_err	 store_login_clear(struct store *s, const char *phone);
 
 /* Replace a user's password hash (rehash at a new cost). */
 enum app_err	 store_password_set(struct store *s, long long uid,
 		    const char *hash);
-
-/*
- * After a successful login, in one transaction: a session of kind
- * ("bearer" or "cookie") for token_hash valid ttl seconds, optionally a
- * ticket (ticket_hash non-NULL) valid ticket_ttl seconds, and phone's
- * failed logins cleared.
- */
-enum app_err	 store_session_open(struct store *s, long long uid,
-		    const char *phone, const char *kind,
-		    const unsigned char token_hash[32], long ttl,
-		    const unsigned char *ticket_hash, long ticket_ttl);
 
 /*
  * The user of a live session, read in the same round trip as the check:
@@ -210,19 +236,17 @@ struct store_ops {
 	enum app_err	 (*user_create)(void *be, const char *phone,
 			    const char *pwhash, long long code_id,
 			    long long *uid);
-	enum app_err	 (*login_lookup)(void *be, const char *phone,
+	enum app_err	 (*login_begin)(void *be, const char *phone,
 			    const char *addr,
 			    const struct store_login_limits *lim,
-			    long *retry_after, long long *uid, char *hash,
-			    size_t size);
+			    const struct store_session_new *sn,
+			    struct store_login *l);
 	enum app_err	 (*login_failed)(void *be, const char *phone,
-			    const char *addr, long window);
+			    const char *addr, long window,
+			    const struct store_session_new *sn);
+	enum app_err	 (*login_clear)(void *be, const char *phone);
 	enum app_err	 (*password_set)(void *be, long long uid,
 			    const char *hash);
-	enum app_err	 (*session_open)(void *be, long long uid,
-			    const char *phone, const char *kind,
-			    const unsigned char token_hash[32], long ttl,
-			    const unsigned char *ticket_hash, long ticket_ttl);
 	enum app_err	 (*session_user)(void *be,
 			    const unsigned char token_hash[32],
 			    struct store_profile *p);

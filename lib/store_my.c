@@ -69,6 +69,8 @@ enum stmt {
 	ST_PASSWORD_SET,
 	ST_SESSION_INSERT,
 	ST_TICKET_INSERT,
+	ST_SESSION_DELETE,
+	ST_TICKET_DELETE,
 	ST_SESSION_USER,
 	ST_SESSION_REVOKE,
 	ST_TICKET_USE,
@@ -176,6 +178,11 @@ static const struct {
 	[ST_TICKET_INSERT] = { "ticket_insert",
 	    "INSERT INTO tickets (user_id, ticket_hash, expires_at) "
 	    "VALUES (?, ?, NOW(6) + INTERVAL ? SECOND)", 3, 0 },
+	/* A failed login's optimistic session and ticket (login_begin). */
+	[ST_SESSION_DELETE] = { "session_delete",
+	    "DELETE FROM sessions WHERE token_hash = ?", 1, 1 },
+	[ST_TICKET_DELETE] = { "ticket_delete",
+	    "DELETE FROM tickets WHERE ticket_hash = ?", 1, 1 },
 	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT " PROFILE_COLS("u.last_seen_at") " FROM sessions s "
@@ -978,7 +985,7 @@ out:
 
 static enum app_err
 my_login_check(void *be, const char *phone, const char *addr,
-    const struct store_login_limits *lim, long *retry_after)
+    const struct store_login_limits *lim, struct store_login *l)
 {
 	struct res	 r;
 	struct arg	 a[6];
@@ -1003,26 +1010,60 @@ my_login_check(void *be, const char *phone, const char *addr,
 		v = cell_ll(&r, 3);
 	if (cell_ll(&r, 0) >= lim->phone_max ||
 	    cell_ll(&r, 2) >= lim->addr_max) {
-		*retry_after = v < 1 ? 1 : (long)v;
+		l->retry_after = v < 1 ? 1 : (long)v;
 		e = APP_E_TOO_MANY_ATTEMPTS;
 	}
+	l->phone_failures = (long)cell_ll(&r, 0);
 	res_done(&r);
 	return e;
 }
 
-/* Two statements, each committing alone: the purge is housekeeping. */
+/*
+ * The purge commits alone (housekeeping); the failure and the deletion of
+ * the optimistic session and ticket commit together.
+ */
 static enum app_err
-my_login_failed(void *be, const char *phone, const char *addr, long window)
+my_login_failed(void *be, const char *phone, const char *addr, long window,
+    const struct store_session_new *sn)
 {
+	struct my	*my = be;
 	struct arg	 a[2];
 	enum app_err	 e;
 
 	a[0] = a_int(window);
-	if ((e = exec_stmt(be, ST_LOGIN_PURGE, a, 1, NULL)) != APP_OK)
+	if ((e = exec_stmt(my, ST_LOGIN_PURGE, a, 1, NULL)) != APP_OK)
 		return e;
+	if ((e = tx_begin(my)) != APP_OK)
+		return e;
+	if (sn != NULL) {
+		a[0] = a_bin(sn->token_hash, 32);
+		if ((e = exec_stmt(my, ST_SESSION_DELETE, a, 1, NULL)) !=
+		    APP_OK)
+			goto out;
+	}
+	if (sn != NULL && sn->ticket_hash != NULL) {
+		a[0] = a_bin(sn->ticket_hash, 32);
+		if ((e = exec_stmt(my, ST_TICKET_DELETE, a, 1, NULL)) !=
+		    APP_OK)
+			goto out;
+	}
 	a[0] = a_str(phone);
 	a[1] = a_str(addr);
-	return exec_stmt(be, ST_LOGIN_FAIL, a, 2, NULL);
+	if ((e = exec_stmt(my, ST_LOGIN_FAIL, a, 2, NULL)) != APP_OK)
+		goto out;
+	e = tx_commit(my);
+out:
+	tx_rollback(my);
+	return e;
+}
+
+static enum app_err
+my_login_clear(void *be, const char *phone)
+{
+	struct arg	 a[1];
+
+	a[0] = a_str(phone);
+	return exec_stmt(be, ST_LOGIN_CLEAR, a, 1, NULL);
 }
 
 static enum app_err
@@ -1049,29 +1090,6 @@ my_user_find(void *be, const char *phone, long long *uid, char *hash,
 	return e;
 }
 
-/* Here the lock check and the user are two statements, in turn. */
-static enum app_err
-my_login_lookup(void *be, const char *phone, const char *addr,
-    const struct store_login_limits *lim, long *retry_after, long long *uid,
-    char *hash, size_t size)
-{
-	enum app_err	 e;
-
-	if ((e = my_login_check(be, phone, addr, lim, retry_after)) != APP_OK)
-		return e;
-	return my_user_find(be, phone, uid, hash, size);
-}
-
-static enum app_err
-my_password_set(void *be, long long uid, const char *hash)
-{
-	struct arg	 a[2];
-
-	a[0] = a_str(hash);
-	a[1] = a_int(uid);
-	return exec_stmt(be, ST_PASSWORD_SET, a, 2, NULL);
-}
-
 /* Insert a session row; inside the caller's transaction. */
 static enum app_err
 session_insert(struct my *my, long long uid, const char *kind,
@@ -1086,33 +1104,50 @@ session_insert(struct my *my, long long uid, const char *kind,
 	return exec_stmt(my, ST_SESSION_INSERT, a, 4, NULL);
 }
 
+/*
+ * Here the lock check, the user and the session (a transaction of its own)
+ * are three round trips, in turn.
+ */
 static enum app_err
-my_session_open(void *be, long long uid, const char *phone, const char *kind,
-    const unsigned char token_hash[32], long ttl,
-    const unsigned char *ticket_hash, long ticket_ttl)
+my_login_begin(void *be, const char *phone, const char *addr,
+    const struct store_login_limits *lim, const struct store_session_new *sn,
+    struct store_login *l)
 {
 	struct my	*my = be;
 	struct arg	 a[3];
 	enum app_err	 e;
 
+	if ((e = my_login_check(my, phone, addr, lim, l)) != APP_OK)
+		return e;
+	if ((e = my_user_find(my, phone, &l->uid, l->hash,
+	    sizeof(l->hash))) != APP_OK)
+		return e;
 	if ((e = tx_begin(my)) != APP_OK)
 		return e;
-	if ((e = session_insert(my, uid, kind, token_hash, ttl)) != APP_OK)
+	if ((e = session_insert(my, l->uid, sn->kind, sn->token_hash,
+	    sn->ttl)) != APP_OK)
 		goto out;
-	if (ticket_hash != NULL) {
-		a[0] = a_int(uid);
-		a[1] = a_bin(ticket_hash, 32);
-		a[2] = a_int(ticket_ttl);
+	if (sn->ticket_hash != NULL) {
+		a[0] = a_int(l->uid);
+		a[1] = a_bin(sn->ticket_hash, 32);
+		a[2] = a_int(sn->ticket_ttl);
 		if ((e = exec_stmt(my, ST_TICKET_INSERT, a, 3, NULL)) != APP_OK)
 			goto out;
 	}
-	a[0] = a_str(phone);
-	if ((e = exec_stmt(my, ST_LOGIN_CLEAR, a, 1, NULL)) != APP_OK)
-		goto out;
 	e = tx_commit(my);
 out:
 	tx_rollback(my);
 	return e;
+}
+
+static enum app_err
+my_password_set(void *be, long long uid, const char *hash)
+{
+	struct arg	 a[2];
+
+	a[0] = a_str(hash);
+	a[1] = a_int(uid);
+	return exec_stmt(be, ST_PASSWORD_SET, a, 2, NULL);
 }
 
 /* Column col of the current row into dst, cut to size - 1; "" when NULL. */
@@ -1371,10 +1406,10 @@ const struct store_ops store_my_ops = {
 	.code_issue = my_code_issue,
 	.code_check = my_code_check,
 	.user_create = my_user_create,
-	.login_lookup = my_login_lookup,
+	.login_begin = my_login_begin,
 	.login_failed = my_login_failed,
+	.login_clear = my_login_clear,
 	.password_set = my_password_set,
-	.session_open = my_session_open,
 	.session_user = my_session_user,
 	.session_revoke = my_session_revoke,
 	.ticket_redeem = my_ticket_redeem,

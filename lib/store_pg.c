@@ -30,11 +30,11 @@ enum stmt {
 	ST_CODE_FAIL,
 	ST_CODE_USE,
 	ST_USER_INSERT,
-	ST_LOGIN_LOOKUP,
+	ST_LOGIN_BEGIN,
 	ST_LOGIN_FAIL,
+	ST_LOGIN_CLEAR,
 	ST_PASSWORD_SET,
 	ST_SESSION_INSERT,
-	ST_SESSION_OPEN,
 	ST_SESSION_USER,
 	ST_SESSION_REVOKE,
 	ST_TICKET_USE,
@@ -98,22 +98,44 @@ static const struct {
 	    "RETURNING id", 2, 0 },
 	/*
 	 * Failed logins of the phone and of the address within the window,
-	 * the seconds until the oldest leaves it, and the user: one round trip.
+	 * the seconds until the oldest leaves it, and the user; unless that
+	 * locks the login or there is no user, the session ($6-$8) and the
+	 * ticket ($9, $10; none if '') opened, $11 as in login_begin(): one
+	 * round trip. A rerun on a fresh connection after the first run
+	 * committed inserts nothing (the hashes are random: only a rerun
+	 * collides), so the statement may be retried.
 	 */
-	[ST_LOGIN_LOOKUP] = { "login_lookup",
-	    "SELECT p.n, " SECS_LEFT("p.m") ", a.n, " SECS_LEFT("a.m") ", "
-	    "u.id, u.password_hash FROM "
+	[ST_LOGIN_BEGIN] = { "login_begin",
+	    "WITH c AS (SELECT set_config('synchronous_commit', "
+	    "coalesce(nullif($11, ''), current_setting('synchronous_commit')), "
+	    "true)), "
+	    "l AS (SELECT p.n pn, " SECS_LEFT("p.m") " ps, a.n an, "
+	    SECS_LEFT("a.m") " as_, u.id, u.password_hash, "
+	    "u.id IS NOT NULL AND p.n < $4 AND a.n < $5 go FROM "
 	    "(SELECT count(*) n, min(at) m FROM login_failures WHERE "
 	    "phone = $1 AND at > now() - make_interval(secs => $3::float8)) p, "
 	    "(SELECT count(*) n, min(at) m FROM login_failures WHERE "
 	    "client_addr = $2 AND at > now() - "
 	    "make_interval(secs => $3::float8)) a "
-	    "LEFT JOIN users u ON u.phone = $1", 3, 1 },
+	    "LEFT JOIN users u ON u.phone = $1), "
+	    "s AS (INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
+	    "SELECT id, decode($7, 'hex'), $6, "
+	    "now() + make_interval(secs => $8::float8) FROM l WHERE go "
+	    "ON CONFLICT (token_hash) DO NOTHING RETURNING user_id), "
+	    "t AS (INSERT INTO tickets (user_id, ticket_hash, expires_at) "
+	    "SELECT user_id, decode($9, 'hex'), "
+	    "now() + make_interval(secs => $10::float8) FROM s WHERE $9 <> '') "
+	    "SELECT pn, ps, an, as_, id, password_hash FROM l, c", 11, 1 },
+	/* The failure, and the session and ticket login_begin opened. */
 	[ST_LOGIN_FAIL] = { "login_fail",
 	    "WITH old AS (DELETE FROM login_failures WHERE at < now() - "
-	    "make_interval(secs => $3::float8)) "
+	    "make_interval(secs => $3::float8)), "
+	    "s AS (DELETE FROM sessions WHERE token_hash = decode($4, 'hex')), "
+	    "t AS (DELETE FROM tickets WHERE ticket_hash = decode($5, 'hex')) "
 	    "INSERT INTO login_failures (phone, client_addr) VALUES ($1, $2)",
-	    3, 0 },
+	    5, 0 },
+	[ST_LOGIN_CLEAR] = { "login_clear",
+	    "DELETE FROM login_failures WHERE phone = $1", 1, 1 },
 	[ST_PASSWORD_SET] = { "password_set",
 	    "UPDATE users SET password_hash = $2 WHERE id = $1", 2, 1 },
 	[ST_SESSION_INSERT] = { "session_insert",
@@ -130,19 +152,6 @@ static const struct {
 	 * again), and a login pays no disk flush. Spent tickets, revocations,
 	 * users, codes and images always keep the server's commit setting.
 	 */
-	[ST_SESSION_OPEN] = { "session_open",
-	    "WITH a AS (SELECT set_config('synchronous_commit', "
-	    "coalesce(nullif($8, ''), current_setting('synchronous_commit')), "
-	    "true)), "
-	    "s AS (INSERT INTO sessions (user_id, token_hash, kind, "
-	    "expires_at) VALUES ($1, decode($2, 'hex'), $3, "
-	    "now() + make_interval(secs => $4::float8))), "
-	    "t AS (INSERT INTO tickets (user_id, ticket_hash, expires_at) "
-	    "SELECT $1, decode($5, 'hex'), now() + make_interval(secs => "
-	    "$6::float8) WHERE $5 <> ''), "
-	    "c AS (DELETE FROM login_failures WHERE phone = $7) "
-	    "SELECT 1 FROM a", 8, 0 },
-	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
 	    ISO_UTC("u.last_seen_at") ", u.image_count "
@@ -569,38 +578,56 @@ hex32(char out[65], const unsigned char h[32])
 }
 
 static enum app_err
-pg_login_lookup(void *be, const char *phone, const char *addr,
-    const struct store_login_limits *lim, long *retry_after, long long *uid,
-    char *hash, size_t size)
+pg_login_begin(void *be, const char *phone, const char *addr,
+    const struct store_login_limits *lim, const struct store_session_new *sn,
+    struct store_login *l)
 {
+	struct pg	*pg = be;
 	PGresult	*res;
-	const char	*p[3];
-	char		 w[24];
+	const char	*p[11];
+	char		 w[24], pm[24], am[24], t[24], kt[24];
+	char		 hex[65], khex[65] = "";
 	long long	 v = 0;
 	enum app_err	 e;
 
 	snprintf(w, sizeof(w), "%ld", lim->window);
+	snprintf(pm, sizeof(pm), "%ld", lim->phone_max);
+	snprintf(am, sizeof(am), "%ld", lim->addr_max);
+	hex32(hex, sn->token_hash);
+	snprintf(t, sizeof(t), "%ld", sn->ttl);
+	if (sn->ticket_hash != NULL)
+		hex32(khex, sn->ticket_hash);
+	snprintf(kt, sizeof(kt), "%ld", sn->ticket_ttl);
 	p[0] = phone;
 	p[1] = addr;
 	p[2] = w;
-	if ((e = run(be, ST_LOGIN_LOOKUP, p, &res)) != APP_OK)
+	p[3] = pm;
+	p[4] = am;
+	p[5] = sn->kind;
+	p[6] = hex;
+	p[7] = t;
+	p[8] = khex;
+	p[9] = kt;
+	p[10] = pg->o.sync_sessions ? "" : "off";
+	if ((e = run(pg, ST_LOGIN_BEGIN, p, &res)) != APP_OK)
 		return e;
+	l->phone_failures = (long)cell_ll(res, 0);
 	if (cell_ll(res, 0) >= lim->phone_max)
 		v = cell_ll(res, 1);
 	if (cell_ll(res, 2) >= lim->addr_max && cell_ll(res, 3) > v)
 		v = cell_ll(res, 3);
 	if (cell_ll(res, 0) >= lim->phone_max ||
 	    cell_ll(res, 2) >= lim->addr_max) {
-		*retry_after = v < 1 ? 1 : (long)v;
+		l->retry_after = v < 1 ? 1 : (long)v;
 		e = APP_E_TOO_MANY_ATTEMPTS;
 	} else if (PQgetisnull(res, 0, 4))
 		e = APP_E_NOT_FOUND;
-	else if ((size_t)PQgetlength(res, 0, 5) >= size) {
+	else if ((size_t)PQgetlength(res, 0, 5) >= sizeof(l->hash)) {
 		log_msg(LOG_ERROR, "stored password hash too long");
 		e = APP_E_INTERNAL;
 	} else {
-		*uid = cell_ll(res, 4);
-		memcpy(hash, PQgetvalue(res, 0, 5),
+		l->uid = cell_ll(res, 4);
+		memcpy(l->hash, PQgetvalue(res, 0, 5),
 		    (size_t)PQgetlength(res, 0, 5) + 1);
 	}
 	PQclear(res);
@@ -608,16 +635,32 @@ pg_login_lookup(void *be, const char *phone, const char *addr,
 }
 
 static enum app_err
-pg_login_failed(void *be, const char *phone, const char *addr, long window)
+pg_login_failed(void *be, const char *phone, const char *addr, long window,
+    const struct store_session_new *sn)
 {
-	const char	*p[3];
-	char		 w[24];
+	const char	*p[5];
+	char		 w[24], hex[65] = "", khex[65] = "";
 
 	snprintf(w, sizeof(w), "%ld", window);
+	if (sn != NULL)
+		hex32(hex, sn->token_hash);
+	if (sn != NULL && sn->ticket_hash != NULL)
+		hex32(khex, sn->ticket_hash);
 	p[0] = phone;
 	p[1] = addr;
 	p[2] = w;
+	p[3] = hex;
+	p[4] = khex;
 	return exec_stmt(be, ST_LOGIN_FAIL, p);
+}
+
+static enum app_err
+pg_login_clear(void *be, const char *phone)
+{
+	const char	*p[1];
+
+	p[0] = phone;
+	return exec_stmt(be, ST_LOGIN_CLEAR, p);
 }
 
 static enum app_err
@@ -647,32 +690,6 @@ session_insert(struct pg *pg, const char *uid, const char *kind,
 	p[2] = kind;
 	p[3] = t;
 	return exec_stmt(pg, ST_SESSION_INSERT, p);
-}
-
-static enum app_err
-pg_session_open(void *be, long long uid, const char *phone, const char *kind,
-    const unsigned char token_hash[32], long ttl,
-    const unsigned char *ticket_hash, long ticket_ttl)
-{
-	struct pg	*pg = be;
-	const char	*p[8];
-	char		 id[24], hex[65], khex[65] = "", t[24], kt[24];
-
-	snprintf(id, sizeof(id), "%lld", uid);
-	hex32(hex, token_hash);
-	snprintf(t, sizeof(t), "%ld", ttl);
-	if (ticket_hash != NULL)
-		hex32(khex, ticket_hash);
-	snprintf(kt, sizeof(kt), "%ld", ticket_ttl);
-	p[0] = id;
-	p[1] = hex;
-	p[2] = kind;
-	p[3] = t;
-	p[4] = khex;
-	p[5] = kt;
-	p[6] = phone;
-	p[7] = pg->o.sync_sessions ? "" : "off";
-	return exec_stmt(pg, ST_SESSION_OPEN, p);
 }
 
 static enum app_err	profile_row(PGresult *, struct store_profile *);
@@ -910,10 +927,10 @@ const struct store_ops store_pg_ops = {
 	.code_issue = pg_code_issue,
 	.code_check = pg_code_check,
 	.user_create = pg_user_create,
-	.login_lookup = pg_login_lookup,
+	.login_begin = pg_login_begin,
 	.login_failed = pg_login_failed,
+	.login_clear = pg_login_clear,
 	.password_set = pg_password_set,
-	.session_open = pg_session_open,
 	.session_user = pg_session_user,
 	.session_revoke = pg_session_revoke,
 	.ticket_redeem = pg_ticket_redeem,

@@ -15,6 +15,8 @@ static unsigned long long	 pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 static size_t			 pw_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 /* Verified against for unknown phones, so they cost what a real user does. */
 static char			 dummy_hash[crypto_pwhash_STRBYTES];
+_Static_assert(STORE_PWHASH_SIZE >= crypto_pwhash_STRBYTES,
+    "struct store_login holds a libsodium password hash");
 
 int
 user_valid_phone(const char *s, size_t len)
@@ -157,10 +159,11 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
     struct user_login *out, long *retry_after)
 {
 	unsigned char	 th[SESS_HASH_LEN], kh[SESS_HASH_LEN];
-	char		 hash[crypto_pwhash_STRBYTES + 1];
 	char		 fresh[crypto_pwhash_STRBYTES];
 	struct store_login_limits lim;
-	long long	 uid = 0;
+	struct store_session_new sn;
+	struct store_login l;
+	const char	*hash;
 	enum app_err	 e;
 	int		 ok;
 
@@ -170,38 +173,48 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
 	lim.window = cfg->login_window;
 	lim.phone_max = cfg->login_phone_max;
 	lim.addr_max = cfg->login_addr_max;
-	e = store_login_lookup(st, phone, addr, &lim, retry_after, &uid, hash,
-	    sizeof(hash));
-	if (e == APP_E_NOT_FOUND)
-		snprintf(hash, sizeof(hash), "%s", dummy_hash);
-	else if (e != APP_OK)
-		return e;
-	ok = crypto_pwhash_str_verify(hash, password, pwlen) == 0 &&
-	    e == APP_OK;
-	if (!ok) {
-		e = store_login_failed(st, phone, addr, cfg->login_window);
-		return e == APP_OK ? APP_E_BAD_CREDENTIALS : e;
-	}
-	/* The configured cost changed since this hash was made. */
-	if (crypto_pwhash_str_needs_rehash(hash, pw_ops, pw_mem) != 0) {
-		if (crypto_pwhash_str(fresh, password, pwlen, pw_ops,
-		    pw_mem) == 0 && store_password_set(st, uid, fresh) == APP_OK)
-			log_msg(LOG_INFO, "password rehashed at the new cost");
-		sodium_memzero(fresh, sizeof(fresh));
-	}
-	sodium_memzero(hash, sizeof(hash));
-
+	/* Opened before the password is checked: see store_login_begin. */
 	sess_new(out->token, th);
 	if (!cookie)
 		sess_new(out->ticket, kh);
-	e = store_session_open(st, uid, phone, cookie ? "cookie" : "bearer", th,
-	    cookie ? cfg->session_ttl : cfg->token_ttl, cookie ? NULL : kh,
-	    cfg->ticket_ttl);
-	if (e != APP_OK) {
+	sn.kind = cookie ? "cookie" : "bearer";
+	sn.token_hash = th;
+	sn.ttl = cookie ? cfg->session_ttl : cfg->token_ttl;
+	sn.ticket_hash = cookie ? NULL : kh;
+	sn.ticket_ttl = cfg->ticket_ttl;
+	e = store_login_begin(st, phone, addr, &lim, &sn, &l);
+	*retry_after = l.retry_after;
+	if (e != APP_OK && e != APP_E_NOT_FOUND) {
 		sodium_memzero(out, sizeof(*out));
 		return e;
 	}
-	out->uid = uid;
+	/* An unknown phone costs a verification all the same. */
+	hash = e == APP_OK ? l.hash : dummy_hash;
+	ok = crypto_pwhash_str_verify(hash, password, pwlen) == 0 &&
+	    e == APP_OK;
+	if (!ok) {
+		sodium_memzero(out, sizeof(*out));
+		sodium_memzero(&l, sizeof(l));
+		e = store_login_failed(st, phone, addr, cfg->login_window,
+		    e == APP_OK ? &sn : NULL);
+		return e == APP_OK ? APP_E_BAD_CREDENTIALS : e;
+	}
+	/* The configured cost changed since this hash was made. */
+	if (crypto_pwhash_str_needs_rehash(l.hash, pw_ops, pw_mem) != 0) {
+		if (crypto_pwhash_str(fresh, password, pwlen, pw_ops,
+		    pw_mem) == 0 && store_password_set(st, l.uid, fresh) ==
+		    APP_OK)
+			log_msg(LOG_INFO, "password rehashed at the new cost");
+		sodium_memzero(fresh, sizeof(fresh));
+	}
+	sodium_memzero(l.hash, sizeof(l.hash));
+	/*
+	 * The login is done and durable; failures that stay only age out of
+	 * the window sooner or later.
+	 */
+	if (l.phone_failures > 0 && store_login_clear(st, phone) != APP_OK)
+		log_msg(LOG_WARN, "failed logins not cleared after a login");
+	out->uid = l.uid;
 	user_mask_phone(phone, out->phone);
 	return APP_OK;
 }
