@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "code.h"
 #include "log.h"
+#include "sess.h"
 #include "sock.h"
 #include "user.h"
 
@@ -152,6 +153,7 @@ main(int argc, char *argv[])
 
 	/* Process-wide set-up, done once before any worker forks. */
 	if (code_init(cfg.secret_key) == -1 ||
+	    sess_init(cfg.secret_key) == -1 ||
 	    user_init(cfg.pwhash_ops, cfg.pwhash_mem_kib) == -1 ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_msg(LOG_ERROR, "libsodium or libcurl failed to start");
@@ -167,7 +169,7 @@ main(int argc, char *argv[])
 	}
 	if (cfg.secret_key[0] == '\0')
 		log_msg(LOG_WARN, "APPD_SECRET_KEY is not set: a random key is "
-		    "used, so codes do not survive a restart");
+		    "used, so codes and home-page tickets do not survive a restart");
 
 	reexec = (fd = env_fd("APPD_REEXEC_FD")) != -1;
 	if (reexec) {

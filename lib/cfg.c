@@ -72,8 +72,9 @@ static const struct cfg_row rows[] = {
 	{ "APPD_LOG_LEVEL", CFG_STR, 1, 0, "info", OFF(log_level),
 	    "least severe level logged: debug, info, warn or error" },
 	{ "APPD_SECRET_KEY", CFG_STR, 0, 0, "", OFF(secret_key),
-	    "64 hex digits keying the stored code hashes; the same on every "
-	    "host (empty: random at each start, dev only)" },
+	    "64 hex digits keying the stored code hashes and signing home-page "
+	    "tickets; the same on every host (empty: random at each start, dev "
+	    "only)" },
 	{ "APPD_CODE_TTL", CFG_INT, 1, 86400, "300", OFF(code_ttl),
 	    "seconds a verification code stays valid" },
 	{ "APPD_CODE_RESEND", CFG_INT, 0, 3600, "60", OFF(code_resend),

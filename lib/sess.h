@@ -1,4 +1,4 @@
-/* Bearer tokens, session cookies and tickets: random secrets that are only ever stored hashed. */
+/* Bearer tokens and session cookies (random secrets only ever stored hashed), and signed one-time tickets. */
 #ifndef SESS_H
 #define SESS_H
 
@@ -36,5 +36,34 @@ int	sess_bearer(const char *authorization, const char **tok, size_t *len);
  */
 int	sess_cookie(const char *header, const char *name, const char **val,
 	    size_t *len);
+
+/*
+ * Home-page tickets: the user id and the expiry, a random nonce and an
+ * HMAC (libsodium crypto_auth) under a key derived from APPD_SECRET_KEY,
+ * as unpadded base64url. Nothing is stored when one is made; the store
+ * records a ticket's hash only when it is spent, which keeps it one-time.
+ */
+#define SESS_TICKET_LEN	87
+
+/*
+ * Derive the ticket key from hexkey (APPD_SECRET_KEY, 64 hex digits), or
+ * pick a random one for "" (tickets then die with the process). Call once
+ * after sodium_init(), before workers fork. Returns 0, or -1 for a
+ * malformed key.
+ */
+int	sess_init(const char *hexkey);
+
+/* A new ticket for uid that expires at expires (Unix seconds). */
+void	sess_ticket_new(long long uid, long long expires,
+	    char tok[SESS_TICKET_LEN + 1]);
+
+/*
+ * Check a presented ticket (len bytes): returns 1 with the user, the
+ * expiry and the SHA-256 of its bytes (the key it is spent under), or 0
+ * when it is malformed or its HMAC does not verify (compared in constant
+ * time). Expiry is the caller's to check, on the database's clock.
+ */
+int	sess_ticket_open(const char *tok, size_t len, long long *uid,
+	    long long *expires, unsigned char hash[SESS_HASH_LEN]);
 
 #endif

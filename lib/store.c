@@ -121,10 +121,11 @@ store_session_revoke(struct store *s, const unsigned char token_hash[32])
 
 enum app_err
 store_ticket_redeem(struct store *s, const unsigned char ticket_hash[32],
-    const unsigned char session_hash[32], long ttl, long long *uid)
+    long long uid, long long expires, const unsigned char session_hash[32],
+    long ttl)
 {
-	return s->ops->ticket_redeem(s->be, ticket_hash, session_hash, ttl,
-	    uid);
+	return s->ops->ticket_redeem(s->be, ticket_hash, uid, expires,
+	    session_hash, ttl);
 }
 
 enum app_err

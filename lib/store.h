@@ -104,13 +104,11 @@ struct store_login_limits {
 	long	 addr_max;	/* failures that lock a client address */
 };
 
-/* A session to open at login; its token and ticket only as SHA-256 hashes. */
+/* A session to open at login; its token only as a SHA-256 hash. */
 struct store_session_new {
 	const char		*kind;		/* "bearer" or "cookie" */
 	const unsigned char	*token_hash;	/* 32 bytes */
 	long			 ttl;		/* seconds */
-	const unsigned char	*ticket_hash;	/* 32 bytes, or NULL: no ticket */
-	long			 ticket_ttl;	/* seconds */
 };
 
 /* Longest stored password hash + 1 (libsodium's crypto_pwhash_STRBYTES). */
@@ -121,6 +119,7 @@ struct store_login {
 	long long	 uid;
 	long		 phone_failures; /* the phone's failed logins in the window */
 	long		 retry_after;	/* APP_E_TOO_MANY_ATTEMPTS: seconds, >= 1 */
+	long long	 now;		/* the database's clock, Unix seconds */
 	char		 hash[STORE_PWHASH_SIZE]; /* the stored password hash */
 };
 
@@ -130,12 +129,12 @@ struct store_login {
  * - APP_E_TOO_MANY_ATTEMPTS with l->retry_after when failed logins lock
  *   phone or addr (phone_max or addr_max failures within window seconds);
  * - APP_E_NOT_FOUND when no user has phone;
- * - else APP_OK with l->uid, l->hash and l->phone_failures, and the session
+ * - else APP_OK with l->uid, l->hash, l->phone_failures and l->now, and the session
  *   sn already open, optimistically: the password is usually right, and
  *   opening it now saves the round trip after the check. The session is
  *   live, but its token is known only to the caller, who ends the login
  *   with store_login_failed(..., sn) when the password is wrong (the
- *   session and ticket are deleted again) and, when it is right and
+ *   session is deleted again) and, when it is right and
  *   l->phone_failures > 0, store_login_clear.
  * Nothing is written for the first two. Another error, or a caller that
  * dies before the end, may leave the session open: nobody holds its token,
@@ -147,7 +146,7 @@ enum app_err	 store_login_begin(struct store *s, const char *phone,
 
 /*
  * Record a failed login (old records past window are purged) and delete
- * the session and ticket of sn (NULL: none), in one transaction.
+ * the session of sn (NULL: none), in one transaction.
  */
 enum app_err	 store_login_failed(struct store *s, const char *phone,
 		    const char *addr, long window,
@@ -174,13 +173,15 @@ enum app_err	 store_session_revoke(struct store *s,
 		    const unsigned char token_hash[32]);
 
 /*
- * Spend a ticket and open a cookie session for its user, atomically:
- * APP_OK with *uid, or APP_E_UNAUTHORIZED (unknown, used or expired).
+ * Spend the ticket hashed ticket_hash, made for uid and valid until
+ * expires (Unix seconds, compared with the database's clock), and open a
+ * cookie session for uid, atomically: APP_OK, or APP_E_UNAUTHORIZED when
+ * it was spent before or has expired. Of concurrent spends one succeeds.
  */
 enum app_err	 store_ticket_redeem(struct store *s,
-		    const unsigned char ticket_hash[32],
-		    const unsigned char session_hash[32], long ttl,
-		    long long *uid);
+		    const unsigned char ticket_hash[32], long long uid,
+		    long long expires, const unsigned char session_hash[32],
+		    long ttl);
 
 /*
  * Record a home-page visit (visits + 1, last seen now) in one statement
@@ -253,9 +254,9 @@ struct store_ops {
 	enum app_err	 (*session_revoke)(void *be,
 			    const unsigned char token_hash[32]);
 	enum app_err	 (*ticket_redeem)(void *be,
-			    const unsigned char ticket_hash[32],
-			    const unsigned char session_hash[32], long ttl,
-			    long long *uid);
+			    const unsigned char ticket_hash[32], long long uid,
+			    long long expires,
+			    const unsigned char session_hash[32], long ttl);
 	enum app_err	 (*visit)(void *be, long long uid,
 			    struct store_profile *p);
 	enum app_err	 (*image_add)(void *be, long long uid,

@@ -68,13 +68,10 @@ enum stmt {
 	ST_USER_FIND,
 	ST_PASSWORD_SET,
 	ST_SESSION_INSERT,
-	ST_TICKET_INSERT,
 	ST_SESSION_DELETE,
-	ST_TICKET_DELETE,
 	ST_SESSION_USER,
 	ST_SESSION_REVOKE,
-	ST_TICKET_USE,
-	ST_TICKET_USER,
+	ST_TICKET_SPEND,
 	ST_VISIT_READ,
 	ST_VISIT_UPDATE,
 	ST_IMAGE_LOCK,
@@ -152,7 +149,7 @@ static const struct {
 	[ST_USER_INSERT] = { "user_insert",
 	    "INSERT INTO users (phone, password_hash) VALUES (?, ?)", 2, 0 },
 	[ST_LOGIN_CHECK] = { "login_check",
-	    "SELECT p.n, p.r, a.n, a.r FROM "
+	    "SELECT p.n, p.r, a.n, a.r, UNIX_TIMESTAMP() FROM "
 	    "(SELECT COUNT(*) n, " SECS_UNTIL("MIN(at)") " r "
 	    "FROM login_failures WHERE phone = ? AND "
 	    "at > NOW(6) - INTERVAL ? SECOND) p, "
@@ -175,14 +172,9 @@ static const struct {
 	[ST_SESSION_INSERT] = { "session_insert",
 	    "INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
 	    "VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", 4, 0 },
-	[ST_TICKET_INSERT] = { "ticket_insert",
-	    "INSERT INTO tickets (user_id, ticket_hash, expires_at) "
-	    "VALUES (?, ?, NOW(6) + INTERVAL ? SECOND)", 3, 0 },
-	/* A failed login's optimistic session and ticket (login_begin). */
+	/* A failed login's optimistic session (login_begin). */
 	[ST_SESSION_DELETE] = { "session_delete",
 	    "DELETE FROM sessions WHERE token_hash = ?", 1, 1 },
-	[ST_TICKET_DELETE] = { "ticket_delete",
-	    "DELETE FROM tickets WHERE ticket_hash = ?", 1, 1 },
 	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT " PROFILE_COLS("u.last_seen_at") " FROM sessions s "
@@ -191,12 +183,15 @@ static const struct {
 	[ST_SESSION_REVOKE] = { "session_revoke",
 	    "UPDATE sessions SET revoked_at = NOW(6) "
 	    "WHERE token_hash = ? AND revoked_at IS NULL", 1, 1 },
-	/* Spends the ticket: of concurrent redemptions one changes the row. */
-	[ST_TICKET_USE] = { "ticket_use",
-	    "UPDATE tickets SET used_at = NOW(6) WHERE ticket_hash = ? AND "
-	    "used_at IS NULL AND expires_at > NOW(6)", 1, 0 },
-	[ST_TICKET_USER] = { "ticket_user",
-	    "SELECT user_id FROM tickets WHERE ticket_hash = ?", 1, 0 },
+	/*
+	 * A ticket is spent by inserting its hash, if it has not expired (no
+	 * row). Of concurrent spends one inserts; the others wait for it and
+	 * then fail on the unique key.
+	 */
+	[ST_TICKET_SPEND] = { "ticket_spend",
+	    "INSERT INTO tickets (user_id, ticket_hash, expires_at, used_at) "
+	    "SELECT ?, ?, FROM_UNIXTIME(?), NOW(6) FROM DUAL "
+	    "WHERE FROM_UNIXTIME(?) > NOW(6)", 4, 0 },
 	/* The row stays locked until the UPDATE commits with it. */
 	[ST_VISIT_READ] = { "visit_read",
 	    "SELECT " PROFILE_COLS("u.last_seen_at") " FROM users u "
@@ -1014,13 +1009,14 @@ my_login_check(void *be, const char *phone, const char *addr,
 		e = APP_E_TOO_MANY_ATTEMPTS;
 	}
 	l->phone_failures = (long)cell_ll(&r, 0);
+	l->now = cell_ll(&r, 4);
 	res_done(&r);
 	return e;
 }
 
 /*
  * The purge commits alone (housekeeping); the failure and the deletion of
- * the optimistic session and ticket commit together.
+ * the optimistic session commit together.
  */
 static enum app_err
 my_login_failed(void *be, const char *phone, const char *addr, long window,
@@ -1038,12 +1034,6 @@ my_login_failed(void *be, const char *phone, const char *addr, long window,
 	if (sn != NULL) {
 		a[0] = a_bin(sn->token_hash, 32);
 		if ((e = exec_stmt(my, ST_SESSION_DELETE, a, 1, NULL)) !=
-		    APP_OK)
-			goto out;
-	}
-	if (sn != NULL && sn->ticket_hash != NULL) {
-		a[0] = a_bin(sn->ticket_hash, 32);
-		if ((e = exec_stmt(my, ST_TICKET_DELETE, a, 1, NULL)) !=
 		    APP_OK)
 			goto out;
 	}
@@ -1090,7 +1080,7 @@ my_user_find(void *be, const char *phone, long long *uid, char *hash,
 	return e;
 }
 
-/* Insert a session row; inside the caller's transaction. */
+/* Insert a session row (alone, or inside the caller's transaction). */
 static enum app_err
 session_insert(struct my *my, long long uid, const char *kind,
     const unsigned char token_hash[32], long ttl)
@@ -1104,17 +1094,13 @@ session_insert(struct my *my, long long uid, const char *kind,
 	return exec_stmt(my, ST_SESSION_INSERT, a, 4, NULL);
 }
 
-/*
- * Here the lock check, the user and the session (a transaction of its own)
- * are three round trips, in turn.
- */
+/* Here the lock check, the user and the session are three round trips. */
 static enum app_err
 my_login_begin(void *be, const char *phone, const char *addr,
     const struct store_login_limits *lim, const struct store_session_new *sn,
     struct store_login *l)
 {
 	struct my	*my = be;
-	struct arg	 a[3];
 	enum app_err	 e;
 
 	if ((e = my_login_check(my, phone, addr, lim, l)) != APP_OK)
@@ -1122,22 +1108,7 @@ my_login_begin(void *be, const char *phone, const char *addr,
 	if ((e = my_user_find(my, phone, &l->uid, l->hash,
 	    sizeof(l->hash))) != APP_OK)
 		return e;
-	if ((e = tx_begin(my)) != APP_OK)
-		return e;
-	if ((e = session_insert(my, l->uid, sn->kind, sn->token_hash,
-	    sn->ttl)) != APP_OK)
-		goto out;
-	if (sn->ticket_hash != NULL) {
-		a[0] = a_int(l->uid);
-		a[1] = a_bin(sn->ticket_hash, 32);
-		a[2] = a_int(sn->ticket_ttl);
-		if ((e = exec_stmt(my, ST_TICKET_INSERT, a, 3, NULL)) != APP_OK)
-			goto out;
-	}
-	e = tx_commit(my);
-out:
-	tx_rollback(my);
-	return e;
+	return session_insert(my, l->uid, sn->kind, sn->token_hash, sn->ttl);
 }
 
 static enum app_err
@@ -1213,37 +1184,32 @@ my_session_revoke(void *be, const unsigned char token_hash[32])
 
 static enum app_err
 my_ticket_redeem(void *be, const unsigned char ticket_hash[32],
-    const unsigned char session_hash[32], long ttl, long long *uid)
+    long long uid, long long expires, const unsigned char session_hash[32],
+    long ttl)
 {
 	struct my		*my = be;
-	struct res		 r;
-	struct arg		 a[1];
+	struct arg		 a[4];
 	unsigned long long	 n;
-	long long		 id;
 	enum app_err		 e;
 
 	if ((e = tx_begin(my)) != APP_OK)
 		return e;
-	a[0] = a_bin(ticket_hash, 32);
-	if ((e = exec_stmt(my, ST_TICKET_USE, a, 1, &n)) != APP_OK)
+	a[0] = a_int(uid);
+	a[1] = a_bin(ticket_hash, 32);
+	a[2] = a_int(expires);
+	a[3] = a_int(expires);
+	if ((e = exec_stmt(my, ST_TICKET_SPEND, a, 4, &n)) != APP_OK) {
+		if (e == APP_E_CONFLICT)
+			e = APP_E_UNAUTHORIZED;
 		goto out;
+	}
 	if (n != 1) {
 		e = APP_E_UNAUTHORIZED;
 		goto out;
 	}
-	if ((e = run(my, ST_TICKET_USER, a, 1, &r)) != APP_OK)
+	if ((e = session_insert(my, uid, "cookie", session_hash, ttl)) != APP_OK)
 		goto out;
-	if (!next_row(&r)) {
-		res_done(&r);
-		e = APP_E_INTERNAL;
-		goto out;
-	}
-	id = cell_ll(&r, 0);
-	res_done(&r);
-	if ((e = session_insert(my, id, "cookie", session_hash, ttl)) != APP_OK)
-		goto out;
-	if ((e = tx_commit(my)) == APP_OK)
-		*uid = id;
+	e = tx_commit(my);
 out:
 	tx_rollback(my);
 	return e;

@@ -34,10 +34,9 @@ enum stmt {
 	ST_LOGIN_FAIL,
 	ST_LOGIN_CLEAR,
 	ST_PASSWORD_SET,
-	ST_SESSION_INSERT,
 	ST_SESSION_USER,
 	ST_SESSION_REVOKE,
-	ST_TICKET_USE,
+	ST_TICKET_SPEND,
 	ST_VISIT,
 	ST_IMAGE_LOCK,
 	ST_IMAGE_INSERT,
@@ -98,16 +97,21 @@ static const struct {
 	    "RETURNING id", 2, 0 },
 	/*
 	 * Failed logins of the phone and of the address within the window,
-	 * the seconds until the oldest leaves it, and the user; unless that
-	 * locks the login or there is no user, the session ($6-$8) and the
-	 * ticket ($9, $10; none if '') opened, $11 as in login_begin(): one
-	 * round trip. A rerun on a fresh connection after the first run
-	 * committed inserts nothing (the hashes are random: only a rerun
-	 * collides), so the statement may be retried.
+	 * the seconds until the oldest leaves it, the user and the time; unless
+	 * that locks the login or there is no user, the session ($6-$8)
+	 * opened: one round trip. A rerun on a fresh connection after the
+	 * first run committed inserts nothing (the hash is random: only a
+	 * rerun collides), so the statement may be retried.
+	 * Unless sync_sessions is set ($9 empty), it commits without waiting
+	 * for the WAL flush or a standby (set_config local to its own
+	 * transaction, read at commit): a crash or a failover can lose the
+	 * last fraction of a second of new sessions (those users sign in
+	 * again), and a login pays no disk flush. Spent tickets, revocations,
+	 * users, codes and images always keep the server's commit setting.
 	 */
 	[ST_LOGIN_BEGIN] = { "login_begin",
 	    "WITH c AS (SELECT set_config('synchronous_commit', "
-	    "coalesce(nullif($11, ''), current_setting('synchronous_commit')), "
+	    "coalesce(nullif($9, ''), current_setting('synchronous_commit')), "
 	    "true)), "
 	    "l AS (SELECT p.n pn, " SECS_LEFT("p.m") " ps, a.n an, "
 	    SECS_LEFT("a.m") " as_, u.id, u.password_hash, "
@@ -121,37 +125,20 @@ static const struct {
 	    "s AS (INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
 	    "SELECT id, decode($7, 'hex'), $6, "
 	    "now() + make_interval(secs => $8::float8) FROM l WHERE go "
-	    "ON CONFLICT (token_hash) DO NOTHING RETURNING user_id), "
-	    "t AS (INSERT INTO tickets (user_id, ticket_hash, expires_at) "
-	    "SELECT user_id, decode($9, 'hex'), "
-	    "now() + make_interval(secs => $10::float8) FROM s WHERE $9 <> '') "
-	    "SELECT pn, ps, an, as_, id, password_hash FROM l, c", 11, 1 },
-	/* The failure, and the session and ticket login_begin opened. */
+	    "ON CONFLICT (token_hash) DO NOTHING) "
+	    "SELECT pn, ps, an, as_, id, password_hash, "
+	    "extract(epoch FROM now())::bigint FROM l, c", 9, 1 },
+	/* The failure, and the session login_begin opened. */
 	[ST_LOGIN_FAIL] = { "login_fail",
 	    "WITH old AS (DELETE FROM login_failures WHERE at < now() - "
 	    "make_interval(secs => $3::float8)), "
-	    "s AS (DELETE FROM sessions WHERE token_hash = decode($4, 'hex')), "
-	    "t AS (DELETE FROM tickets WHERE ticket_hash = decode($5, 'hex')) "
+	    "s AS (DELETE FROM sessions WHERE token_hash = decode($4, 'hex')) "
 	    "INSERT INTO login_failures (phone, client_addr) VALUES ($1, $2)",
-	    5, 0 },
+	    4, 0 },
 	[ST_LOGIN_CLEAR] = { "login_clear",
 	    "DELETE FROM login_failures WHERE phone = $1", 1, 1 },
 	[ST_PASSWORD_SET] = { "password_set",
 	    "UPDATE users SET password_hash = $2 WHERE id = $1", 2, 1 },
-	[ST_SESSION_INSERT] = { "session_insert",
-	    "INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
-	    "VALUES ($1, decode($2, 'hex'), $3, "
-	    "now() + make_interval(secs => $4::float8))", 4, 0 },
-	/*
-	 * A login in one statement, so in one round trip: the session, the
-	 * ticket when there is one ($5 not empty), and the phone's failed
-	 * logins cleared. Unless sync_sessions is set ($8 empty), it commits
-	 * without waiting for the WAL flush or a standby (set_config local to
-	 * its own transaction, read at commit): a crash or a failover can lose
-	 * the last fraction of a second of new sessions (those users sign in
-	 * again), and a login pays no disk flush. Spent tickets, revocations,
-	 * users, codes and images always keep the server's commit setting.
-	 */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
 	    ISO_UTC("u.last_seen_at") ", u.image_count "
@@ -161,10 +148,20 @@ static const struct {
 	[ST_SESSION_REVOKE] = { "session_revoke",
 	    "UPDATE sessions SET revoked_at = now() WHERE "
 	    "token_hash = decode($1, 'hex') AND revoked_at IS NULL", 1, 1 },
-	[ST_TICKET_USE] = { "ticket_use",
-	    "UPDATE tickets SET used_at = now() WHERE "
-	    "ticket_hash = decode($1, 'hex') AND used_at IS NULL AND "
-	    "expires_at > now() RETURNING user_id", 1, 0 },
+	/*
+	 * A ticket is spent by inserting its hash: of concurrent spends one
+	 * inserts, the others find the conflict. Not retried: a rerun after
+	 * the first committed would say "spent".
+	 */
+	[ST_TICKET_SPEND] = { "ticket_spend",
+	    "WITH k AS (INSERT INTO tickets (user_id, ticket_hash, expires_at, "
+	    "used_at) SELECT $1, decode($2, 'hex'), to_timestamp($3::float8), "
+	    "now() WHERE to_timestamp($3::float8) > now() "
+	    "ON CONFLICT (ticket_hash) DO NOTHING RETURNING user_id), "
+	    "s AS (INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
+	    "SELECT user_id, decode($4, 'hex'), 'cookie', "
+	    "now() + make_interval(secs => $5::float8) FROM k) "
+	    "SELECT user_id FROM k", 5, 0 },
 	/* One statement: the count and the time move together. */
 	[ST_VISIT] = { "visit",
 	    "UPDATE users u SET visits = u.visits + 1, last_seen_at = now() "
@@ -584,9 +581,8 @@ pg_login_begin(void *be, const char *phone, const char *addr,
 {
 	struct pg	*pg = be;
 	PGresult	*res;
-	const char	*p[11];
-	char		 w[24], pm[24], am[24], t[24], kt[24];
-	char		 hex[65], khex[65] = "";
+	const char	*p[9];
+	char		 w[24], pm[24], am[24], t[24], hex[65];
 	long long	 v = 0;
 	enum app_err	 e;
 
@@ -595,9 +591,6 @@ pg_login_begin(void *be, const char *phone, const char *addr,
 	snprintf(am, sizeof(am), "%ld", lim->addr_max);
 	hex32(hex, sn->token_hash);
 	snprintf(t, sizeof(t), "%ld", sn->ttl);
-	if (sn->ticket_hash != NULL)
-		hex32(khex, sn->ticket_hash);
-	snprintf(kt, sizeof(kt), "%ld", sn->ticket_ttl);
 	p[0] = phone;
 	p[1] = addr;
 	p[2] = w;
@@ -606,12 +599,11 @@ pg_login_begin(void *be, const char *phone, const char *addr,
 	p[5] = sn->kind;
 	p[6] = hex;
 	p[7] = t;
-	p[8] = khex;
-	p[9] = kt;
-	p[10] = pg->o.sync_sessions ? "" : "off";
+	p[8] = pg->o.sync_sessions ? "" : "off";
 	if ((e = run(pg, ST_LOGIN_BEGIN, p, &res)) != APP_OK)
 		return e;
 	l->phone_failures = (long)cell_ll(res, 0);
+	l->now = cell_ll(res, 6);
 	if (cell_ll(res, 0) >= lim->phone_max)
 		v = cell_ll(res, 1);
 	if (cell_ll(res, 2) >= lim->addr_max && cell_ll(res, 3) > v)
@@ -638,19 +630,16 @@ static enum app_err
 pg_login_failed(void *be, const char *phone, const char *addr, long window,
     const struct store_session_new *sn)
 {
-	const char	*p[5];
-	char		 w[24], hex[65] = "", khex[65] = "";
+	const char	*p[4];
+	char		 w[24], hex[65] = "";
 
 	snprintf(w, sizeof(w), "%ld", window);
 	if (sn != NULL)
 		hex32(hex, sn->token_hash);
-	if (sn != NULL && sn->ticket_hash != NULL)
-		hex32(khex, sn->ticket_hash);
 	p[0] = phone;
 	p[1] = addr;
 	p[2] = w;
 	p[3] = hex;
-	p[4] = khex;
 	return exec_stmt(be, ST_LOGIN_FAIL, p);
 }
 
@@ -673,23 +662,6 @@ pg_password_set(void *be, long long uid, const char *hash)
 	p[0] = id;
 	p[1] = hash;
 	return exec_stmt(be, ST_PASSWORD_SET, p);
-}
-
-/* Insert a session row; inside the caller's transaction. */
-static enum app_err
-session_insert(struct pg *pg, const char *uid, const char *kind,
-    const unsigned char token_hash[32], long ttl)
-{
-	const char	*p[4];
-	char		 hex[65], t[24];
-
-	hex32(hex, token_hash);
-	snprintf(t, sizeof(t), "%ld", ttl);
-	p[0] = uid;
-	p[1] = hex;
-	p[2] = kind;
-	p[3] = t;
-	return exec_stmt(pg, ST_SESSION_INSERT, p);
 }
 
 static enum app_err	profile_row(PGresult *, struct store_profile *);
@@ -730,33 +702,28 @@ pg_session_revoke(void *be, const unsigned char token_hash[32])
 
 static enum app_err
 pg_ticket_redeem(void *be, const unsigned char ticket_hash[32],
-    const unsigned char session_hash[32], long ttl, long long *uid)
+    long long uid, long long expires, const unsigned char session_hash[32],
+    long ttl)
 {
-	struct pg	*pg = be;
 	PGresult	*res;
-	const char	*p[1];
-	char		 hex[65], id[24];
+	const char	*p[5];
+	char		 id[24], exp[24], khex[65], shex[65], t[24];
 	enum app_err	 e;
 
-	if ((e = tx_begin(pg)) != APP_OK)
+	snprintf(id, sizeof(id), "%lld", uid);
+	hex32(khex, ticket_hash);
+	snprintf(exp, sizeof(exp), "%lld", expires);
+	hex32(shex, session_hash);
+	snprintf(t, sizeof(t), "%ld", ttl);
+	p[0] = id;
+	p[1] = khex;
+	p[2] = exp;
+	p[3] = shex;
+	p[4] = t;
+	if ((e = run(be, ST_TICKET_SPEND, p, &res)) != APP_OK)
 		return e;
-	hex32(hex, ticket_hash);
-	p[0] = hex;
-	if ((e = run(pg, ST_TICKET_USE, p, &res)) != APP_OK)
-		goto out;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		e = APP_E_UNAUTHORIZED;
-		goto out;
-	}
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	*uid = cell_ll(res, 0);
+	e = PQntuples(res) == 1 ? APP_OK : APP_E_UNAUTHORIZED;
 	PQclear(res);
-	if ((e = session_insert(pg, id, "cookie", session_hash, ttl)) != APP_OK)
-		goto out;
-	e = tx_commit(pg);
-out:
-	tx_rollback(pg);
 	return e;
 }
 

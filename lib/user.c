@@ -158,7 +158,7 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
     const char *password, size_t pwlen, const char *addr, int cookie,
     struct user_login *out, long *retry_after)
 {
-	unsigned char	 th[SESS_HASH_LEN], kh[SESS_HASH_LEN];
+	unsigned char	 th[SESS_HASH_LEN];
 	char		 fresh[crypto_pwhash_STRBYTES];
 	struct store_login_limits lim;
 	struct store_session_new sn;
@@ -175,13 +175,9 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
 	lim.addr_max = cfg->login_addr_max;
 	/* Opened before the password is checked: see store_login_begin. */
 	sess_new(out->token, th);
-	if (!cookie)
-		sess_new(out->ticket, kh);
 	sn.kind = cookie ? "cookie" : "bearer";
 	sn.token_hash = th;
 	sn.ttl = cookie ? cfg->session_ttl : cfg->token_ttl;
-	sn.ticket_hash = cookie ? NULL : kh;
-	sn.ticket_ttl = cfg->ticket_ttl;
 	e = store_login_begin(st, phone, addr, &lim, &sn, &l);
 	*retry_after = l.retry_after;
 	if (e != APP_OK && e != APP_E_NOT_FOUND) {
@@ -214,6 +210,9 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
 	 */
 	if (l.phone_failures > 0 && store_login_clear(st, phone) != APP_OK)
 		log_msg(LOG_WARN, "failed logins not cleared after a login");
+	/* Signed, not stored: the database's clock sets its expiry. */
+	if (!cookie)
+		sess_ticket_new(l.uid, l.now + cfg->ticket_ttl, out->ticket);
 	out->uid = l.uid;
 	user_mask_phone(phone, out->phone);
 	return APP_OK;
@@ -246,13 +245,17 @@ user_redeem_ticket(struct store *st, const struct cfg *cfg,
     char cookie[SESS_TOKEN_LEN + 1])
 {
 	unsigned char	 kh[SESS_HASH_LEN], sh[SESS_HASH_LEN];
+	long long	 id, expires;
 	enum app_err	 e;
 
-	if (!sess_hash(ticket, len, kh))
+	/* Forged and malformed tickets never reach the database. */
+	if (!sess_ticket_open(ticket, len, &id, &expires, kh))
 		return APP_E_UNAUTHORIZED;
 	sess_new(cookie, sh);
-	e = store_ticket_redeem(st, kh, sh, cfg->session_ttl, uid);
+	e = store_ticket_redeem(st, kh, id, expires, sh, cfg->session_ttl);
 	if (e != APP_OK)
 		sodium_memzero(cookie, SESS_TOKEN_LEN + 1);
+	else
+		*uid = id;
 	return e;
 }

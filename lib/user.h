@@ -57,7 +57,7 @@ struct user_login {
 	long long	 uid;
 	char		 phone[USER_MASKED_LEN];	/* masked */
 	char		 token[SESS_TOKEN_LEN + 1];	/* bearer or cookie */
-	char		 ticket[SESS_TOKEN_LEN + 1];	/* "" for a cookie login */
+	char		 ticket[SESS_TICKET_LEN + 1];	/* "" for a cookie login */
 };
 
 /*

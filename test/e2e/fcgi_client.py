@@ -5,6 +5,7 @@ throttle, a tiny address cap, an HTTP SMS gateway) or a client address other tha
 """
 import json
 import os
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -67,6 +68,8 @@ class DirectAppd:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+                self.proc.wait(timeout=15)
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- FastCGI records by hand

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 
-from util import (ISO_UTC_RE, TOKEN_RE, assert_envelope_error, assert_envelope_ok,
+from util import (ISO_UTC_RE, TICKET_RE, TOKEN_RE, assert_envelope_error, assert_envelope_ok,
                   assert_html_page, assert_session_cookie, db_dump, flip_char, login, masked,
                   no_cookie_session, psql, random_phone, register_user, set_cookies, sql_epoch)
 
@@ -141,7 +141,7 @@ def test_json_login_shape(s, base_url, shared):
     assert data["expires_in"] == 604800
     assert data["user"] == {"id": shared["id"], "phone": masked(shared["phone"])}
     assert type(data["user"]["id"]) is int
-    assert re.fullmatch(re.escape(base_url) + r"/users/home\?ticket=" + TOKEN_RE,
+    assert re.fullmatch(re.escape(base_url) + r"/users/home\?ticket=" + TICKET_RE,
                         data["home_url"]), data["home_url"]
     assert shared["password"] not in r.text
     # The token works at once.
@@ -358,8 +358,9 @@ def test_concurrent_redemptions_of_one_ticket_make_one_session(base_url, shared)
 def test_bad_tickets_are_401(s, base_url, shared):
     data = login(s, base_url, shared["phone"], shared["password"])
     ticket = parse_qs(urlsplit(data["home_url"]).query)["ticket"][0]
-    for q in ("?ticket=garbage", "?ticket=", "?ticket=" + "A" * 43,
-              "?ticket=" + flip_char(ticket, 21), "?ticket=" + data["token"],
+    for q in ("?ticket=garbage", "?ticket=", "?ticket=" + "A" * 43, "?ticket=" + "A" * 87,
+              "?ticket=" + flip_char(ticket, 21), "?ticket=" + flip_char(ticket, 86),
+              "?ticket=" + ticket[:-1], "?ticket=" + ticket + "A", "?ticket=" + data["token"],
               "?ticket=%3Cscript%3Ealert(7311)%3C/script%3E", "?ticket=" + "x" * 4000):
         r = home(s, base_url, query=q)
         assert_unauthorized_page(r, base_url)

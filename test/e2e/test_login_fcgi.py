@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import pytest
 
 from fcgi_client import DirectAppd, Response
-from util import (TOKEN_RE, assert_session_cookie, masked, outbox_codes, parse_html, psql,
+from util import (TICKET_RE, TOKEN_RE, assert_session_cookie, masked, outbox_codes, parse_html, psql,
                   random_phone)
 
 FORM = "application/x-www-form-urlencoded"
@@ -93,7 +93,7 @@ def test_short_lived_settings_reach_the_responses(short):
     data = login(short, u)
     assert data["expires_in"] == 1
     assert re.fullmatch(re.escape(os.environ["APPD_PUBLIC_URL"]) + r"/users/home\?ticket=" +
-                        TOKEN_RE, data["home_url"]), data["home_url"]
+                        TICKET_RE, data["home_url"]), data["home_url"]
     r = fcgi(short, "POST", "/users/login", urlencode_form(u), content_type=FORM)
     assert r.status == 303, r.body
     assert_session_cookie(r.headers["Set-Cookie"], max_age=1)
@@ -200,6 +200,29 @@ def test_cheap_hash_is_upgraded_on_login_through_nginx(http, base_url):
     assert r.status_code == 200, r.text
     after = stored_hash(u["phone"])
     assert "t=2" in after and "m=65536" in after, after
+
+
+def test_a_ticket_opens_the_page_wherever_the_secret_key_is_the_same(http, base_url):
+    """A ticket is signed, not stored: one made by another appd (another host) with the
+    stack's APPD_SECRET_KEY opens the page through Nginx, once; one made under another key
+    does not, and costs no database write."""
+    same = DirectAppd(APPD_CODE_RESEND=0)
+    other = DirectAppd(APPD_CODE_RESEND=0, APPD_SECRET_KEY="ab" * 32)
+    try:
+        u = register(same, addr="198.51.100.35")
+        good, foreign = ticket_of(login(same, u)), ticket_of(login(other, u))
+    finally:
+        same.close()
+        other.close()
+    spent = psql("select count(*) from tickets")
+    r = http.get(base_url + "/users/home", params={"ticket": foreign}, allow_redirects=False)
+    assert r.status_code == 401, r.text
+    assert psql("select count(*) from tickets") == spent
+    r = http.get(base_url + "/users/home", params={"ticket": good}, allow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert int(psql("select count(*) from tickets")) == int(spent) + 1
+    r = http.get(base_url + "/users/home", params={"ticket": good}, allow_redirects=False)
+    assert r.status_code == 401, r.text
 
 
 @pytest.mark.skipif(os.environ["APPD_DATABASE_URL"].startswith(("mysql://", "mariadb://")),

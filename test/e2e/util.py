@@ -67,6 +67,8 @@ def wrong_code(code):
 # ---------------------------------------------------------------- login, sessions, H5 pages
 
 TOKEN_RE = r"[A-Za-z0-9_-]{43}"
+# Home-page tickets are signed (uid, expiry, nonce, HMAC): 65 bytes of base64url.
+TICKET_RE = r"[A-Za-z0-9_-]{87}"
 ISO_UTC_RE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 
