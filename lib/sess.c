@@ -132,14 +132,14 @@ get_be64(const unsigned char *p)
 }
 
 void
-sess_ticket_new(long long uid, long long expires,
+sess_ticket_new(long long uid, long long expires_ms,
     char tok[SESS_TICKET_LEN + 1])
 {
 	unsigned char	 raw[TICKET_RAW];
 
 	raw[0] = TICKET_VERSION;
 	put_be64(raw + 1, (unsigned long long)uid);
-	put_be64(raw + 9, (unsigned long long)expires);
+	put_be64(raw + 9, (unsigned long long)expires_ms);
 	randombytes_buf(raw + 17, 16);
 	crypto_auth(raw + TICKET_BODY, raw, TICKET_BODY, ticket_key);
 	sodium_bin2base64(tok, SESS_TICKET_LEN + 1, raw, sizeof(raw),
@@ -148,7 +148,7 @@ sess_ticket_new(long long uid, long long expires,
 
 int
 sess_ticket_open(const char *tok, size_t len, long long *uid,
-    long long *expires, unsigned char hash[SESS_HASH_LEN])
+    long long *expires_ms, unsigned char hash[SESS_HASH_LEN])
 {
 	unsigned char	 raw[TICKET_RAW];
 	size_t		 n = 0;
@@ -162,7 +162,7 @@ sess_ticket_open(const char *tok, size_t len, long long *uid,
 	    ticket_key) != 0)
 		return 0;
 	*uid = (long long)get_be64(raw + 1);
-	*expires = (long long)get_be64(raw + 9);
+	*expires_ms = (long long)get_be64(raw + 9);
 	/* Of the bytes, not the text: one ticket, one hash, however written. */
 	crypto_hash_sha256(hash, raw, sizeof(raw));
 	return 1;

@@ -53,8 +53,8 @@ int	sess_cookie(const char *header, const char *name, const char **val,
  */
 int	sess_init(const char *hexkey);
 
-/* A new ticket for uid that expires at expires (Unix seconds). */
-void	sess_ticket_new(long long uid, long long expires,
+/* A new ticket for uid that expires at expires_ms (Unix milliseconds). */
+void	sess_ticket_new(long long uid, long long expires_ms,
 	    char tok[SESS_TICKET_LEN + 1]);
 
 /*
@@ -64,6 +64,6 @@ void	sess_ticket_new(long long uid, long long expires,
  * time). Expiry is the caller's to check, on the database's clock.
  */
 int	sess_ticket_open(const char *tok, size_t len, long long *uid,
-	    long long *expires, unsigned char hash[SESS_HASH_LEN]);
+	    long long *expires_ms, unsigned char hash[SESS_HASH_LEN]);
 
 #endif

@@ -121,10 +121,10 @@ store_session_revoke(struct store *s, const unsigned char token_hash[32])
 
 enum app_err
 store_ticket_redeem(struct store *s, const unsigned char ticket_hash[32],
-    long long uid, long long expires, const unsigned char session_hash[32],
+    long long uid, long long expires_ms, const unsigned char session_hash[32],
     long ttl)
 {
-	return s->ops->ticket_redeem(s->be, ticket_hash, uid, expires,
+	return s->ops->ticket_redeem(s->be, ticket_hash, uid, expires_ms,
 	    session_hash, ttl);
 }
 

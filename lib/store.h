@@ -119,7 +119,7 @@ struct store_login {
 	long long	 uid;
 	long		 phone_failures; /* the phone's failed logins in the window */
 	long		 retry_after;	/* APP_E_TOO_MANY_ATTEMPTS: seconds, >= 1 */
-	long long	 now;		/* the database's clock, Unix seconds */
+	long long	 now_ms;	/* the database's clock, Unix ms (rounded up) */
 	char		 hash[STORE_PWHASH_SIZE]; /* the stored password hash */
 };
 
@@ -129,7 +129,7 @@ struct store_login {
  * - APP_E_TOO_MANY_ATTEMPTS with l->retry_after when failed logins lock
  *   phone or addr (phone_max or addr_max failures within window seconds);
  * - APP_E_NOT_FOUND when no user has phone;
- * - else APP_OK with l->uid, l->hash, l->phone_failures and l->now, and the session
+ * - else APP_OK with l->uid, l->hash, l->phone_failures and l->now_ms, and the session
  *   sn already open, optimistically: the password is usually right, and
  *   opening it now saves the round trip after the check. The session is
  *   live, but its token is known only to the caller, who ends the login
@@ -174,13 +174,13 @@ enum app_err	 store_session_revoke(struct store *s,
 
 /*
  * Spend the ticket hashed ticket_hash, made for uid and valid until
- * expires (Unix seconds, compared with the database's clock), and open a
+ * expires_ms (Unix milliseconds, on the database's clock), and open a
  * cookie session for uid, atomically: APP_OK, or APP_E_UNAUTHORIZED when
  * it was spent before or has expired. Of concurrent spends one succeeds.
  */
 enum app_err	 store_ticket_redeem(struct store *s,
 		    const unsigned char ticket_hash[32], long long uid,
-		    long long expires, const unsigned char session_hash[32],
+		    long long expires_ms, const unsigned char session_hash[32],
 		    long ttl);
 
 /*
@@ -255,7 +255,7 @@ struct store_ops {
 			    const unsigned char token_hash[32]);
 	enum app_err	 (*ticket_redeem)(void *be,
 			    const unsigned char ticket_hash[32], long long uid,
-			    long long expires,
+			    long long expires_ms,
 			    const unsigned char session_hash[32], long ttl);
 	enum app_err	 (*visit)(void *be, long long uid,
 			    struct store_profile *p);

@@ -149,7 +149,7 @@ static const struct {
 	[ST_USER_INSERT] = { "user_insert",
 	    "INSERT INTO users (phone, password_hash) VALUES (?, ?)", 2, 0 },
 	[ST_LOGIN_CHECK] = { "login_check",
-	    "SELECT p.n, p.r, a.n, a.r, UNIX_TIMESTAMP() FROM "
+	    "SELECT p.n, p.r, a.n, a.r, CEIL(UNIX_TIMESTAMP(NOW(6)) * 1000) FROM "
 	    "(SELECT COUNT(*) n, " SECS_UNTIL("MIN(at)") " r "
 	    "FROM login_failures WHERE phone = ? AND "
 	    "at > NOW(6) - INTERVAL ? SECOND) p, "
@@ -190,8 +190,8 @@ static const struct {
 	 */
 	[ST_TICKET_SPEND] = { "ticket_spend",
 	    "INSERT INTO tickets (user_id, ticket_hash, expires_at, used_at) "
-	    "SELECT ?, ?, FROM_UNIXTIME(?), NOW(6) FROM DUAL "
-	    "WHERE FROM_UNIXTIME(?) > NOW(6)", 4, 0 },
+	    "SELECT ?, ?, FROM_UNIXTIME(? / 1000), NOW(6) FROM DUAL "
+	    "WHERE FROM_UNIXTIME(? / 1000) > NOW(6)", 4, 0 },
 	/* The row stays locked until the UPDATE commits with it. */
 	[ST_VISIT_READ] = { "visit_read",
 	    "SELECT " PROFILE_COLS("u.last_seen_at") " FROM users u "
@@ -1009,7 +1009,7 @@ my_login_check(void *be, const char *phone, const char *addr,
 		e = APP_E_TOO_MANY_ATTEMPTS;
 	}
 	l->phone_failures = (long)cell_ll(&r, 0);
-	l->now = cell_ll(&r, 4);
+	l->now_ms = cell_ll(&r, 4);
 	res_done(&r);
 	return e;
 }
@@ -1184,7 +1184,7 @@ my_session_revoke(void *be, const unsigned char token_hash[32])
 
 static enum app_err
 my_ticket_redeem(void *be, const unsigned char ticket_hash[32],
-    long long uid, long long expires, const unsigned char session_hash[32],
+    long long uid, long long expires_ms, const unsigned char session_hash[32],
     long ttl)
 {
 	struct my		*my = be;
@@ -1196,8 +1196,8 @@ my_ticket_redeem(void *be, const unsigned char ticket_hash[32],
 		return e;
 	a[0] = a_int(uid);
 	a[1] = a_bin(ticket_hash, 32);
-	a[2] = a_int(expires);
-	a[3] = a_int(expires);
+	a[2] = a_int(expires_ms);
+	a[3] = a_int(expires_ms);
 	if ((e = exec_stmt(my, ST_TICKET_SPEND, a, 4, &n)) != APP_OK) {
 		if (e == APP_E_CONFLICT)
 			e = APP_E_UNAUTHORIZED;

@@ -127,7 +127,7 @@ static const struct {
 	    "now() + make_interval(secs => $8::float8) FROM l WHERE go "
 	    "ON CONFLICT (token_hash) DO NOTHING) "
 	    "SELECT pn, ps, an, as_, id, password_hash, "
-	    "extract(epoch FROM now())::bigint FROM l, c", 9, 1 },
+	    "ceil(extract(epoch FROM now()) * 1000)::bigint FROM l, c", 9, 1 },
 	/* The failure, and the session login_begin opened. */
 	[ST_LOGIN_FAIL] = { "login_fail",
 	    "WITH old AS (DELETE FROM login_failures WHERE at < now() - "
@@ -155,8 +155,8 @@ static const struct {
 	 */
 	[ST_TICKET_SPEND] = { "ticket_spend",
 	    "WITH k AS (INSERT INTO tickets (user_id, ticket_hash, expires_at, "
-	    "used_at) SELECT $1, decode($2, 'hex'), to_timestamp($3::float8), "
-	    "now() WHERE to_timestamp($3::float8) > now() "
+	    "used_at) SELECT $1, decode($2, 'hex'), to_timestamp($3::float8 / "
+	    "1000), now() WHERE to_timestamp($3::float8 / 1000) > now() "
 	    "ON CONFLICT (ticket_hash) DO NOTHING RETURNING user_id), "
 	    "s AS (INSERT INTO sessions (user_id, token_hash, kind, expires_at) "
 	    "SELECT user_id, decode($4, 'hex'), 'cookie', "
@@ -603,7 +603,7 @@ pg_login_begin(void *be, const char *phone, const char *addr,
 	if ((e = run(pg, ST_LOGIN_BEGIN, p, &res)) != APP_OK)
 		return e;
 	l->phone_failures = (long)cell_ll(res, 0);
-	l->now = cell_ll(res, 6);
+	l->now_ms = cell_ll(res, 6);
 	if (cell_ll(res, 0) >= lim->phone_max)
 		v = cell_ll(res, 1);
 	if (cell_ll(res, 2) >= lim->addr_max && cell_ll(res, 3) > v)
@@ -702,7 +702,7 @@ pg_session_revoke(void *be, const unsigned char token_hash[32])
 
 static enum app_err
 pg_ticket_redeem(void *be, const unsigned char ticket_hash[32],
-    long long uid, long long expires, const unsigned char session_hash[32],
+    long long uid, long long expires_ms, const unsigned char session_hash[32],
     long ttl)
 {
 	PGresult	*res;
@@ -712,7 +712,7 @@ pg_ticket_redeem(void *be, const unsigned char ticket_hash[32],
 
 	snprintf(id, sizeof(id), "%lld", uid);
 	hex32(khex, ticket_hash);
-	snprintf(exp, sizeof(exp), "%lld", expires);
+	snprintf(exp, sizeof(exp), "%lld", expires_ms);
 	hex32(shex, session_hash);
 	snprintf(t, sizeof(t), "%ld", ttl);
 	p[0] = id;

@@ -212,7 +212,8 @@ user_login(struct store *st, const struct cfg *cfg, const char *phone,
 		log_msg(LOG_WARN, "failed logins not cleared after a login");
 	/* Signed, not stored: the database's clock sets its expiry. */
 	if (!cookie)
-		sess_ticket_new(l.uid, l.now + cfg->ticket_ttl, out->ticket);
+		sess_ticket_new(l.uid, l.now_ms + cfg->ticket_ttl * 1000LL,
+		    out->ticket);
 	out->uid = l.uid;
 	user_mask_phone(phone, out->phone);
 	return APP_OK;
@@ -245,14 +246,14 @@ user_redeem_ticket(struct store *st, const struct cfg *cfg,
     char cookie[SESS_TOKEN_LEN + 1])
 {
 	unsigned char	 kh[SESS_HASH_LEN], sh[SESS_HASH_LEN];
-	long long	 id, expires;
+	long long	 id, expires_ms;
 	enum app_err	 e;
 
 	/* Forged and malformed tickets never reach the database. */
-	if (!sess_ticket_open(ticket, len, &id, &expires, kh))
+	if (!sess_ticket_open(ticket, len, &id, &expires_ms, kh))
 		return APP_E_UNAUTHORIZED;
 	sess_new(cookie, sh);
-	e = store_ticket_redeem(st, kh, id, expires, sh, cfg->session_ttl);
+	e = store_ticket_redeem(st, kh, id, expires_ms, sh, cfg->session_ttl);
 	if (e != APP_OK)
 		sodium_memzero(cookie, SESS_TOKEN_LEN + 1);
 	else

@@ -50,10 +50,10 @@ def me(s, base_url, token):
 
 
 def snapshot(uid):
-    """Every `sessions` row ("id|kind|revoked_at") and `tickets` row ("id|used_at") of user
-    uid, oldest first."""
-    sessions = psql("select id, kind, revoked_at from sessions where user_id = %d order by id"
-                    % uid)
+    """Every `sessions` row ("md5 of token_hash|kind|revoked_at") and `tickets` row
+    ("id|used_at") of user uid, oldest first."""
+    sessions = psql("select md5(token_hash), kind, revoked_at from sessions where user_id = %d"
+                    " order by created_at, 1" % uid)
     tickets = psql("select id, used_at from tickets where user_id = %d order by id" % uid)
     return sessions.splitlines(), tickets.splitlines()
 
