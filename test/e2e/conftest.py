@@ -45,6 +45,16 @@ def http():
     s.close()
 
 
+@pytest.fixture
+def s():
+    """A session that keeps no cookies: each request carries exactly the credentials it
+    means to."""
+    from util import no_cookie_session
+    session = no_cookie_session()
+    yield session
+    session.close()
+
+
 class Stack:
     """Handles on the running stack: its processes, logs and scripts."""
 

@@ -22,14 +22,6 @@ from util import (ISO_UTC_RE, TICKET_RE, TOKEN_RE, assert_envelope_error, assert
 HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-@pytest.fixture
-def s():
-    """A session that keeps no cookies: each test sends exactly the credentials it means to."""
-    session = no_cookie_session()
-    yield session
-    session.close()
-
-
 @pytest.fixture(scope="module")
 def shared(base_url):
     """One user for the tests that neither lock its phone nor depend on its visit count."""

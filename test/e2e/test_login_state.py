@@ -22,14 +22,6 @@ from util import (assert_envelope_error, assert_envelope_ok, login, metric_sampl
 
 
 @pytest.fixture
-def s():
-    """A session that keeps no cookies: each test sends exactly the credentials it means to."""
-    session = no_cookie_session()
-    yield session
-    session.close()
-
-
-@pytest.fixture
 def user(s, base_url):
     """A fresh user of its own."""
     return register_user(s, base_url)

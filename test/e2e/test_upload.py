@@ -30,14 +30,6 @@ STORED_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/(" + SHA_RE + r")(\.thumb)?
 
 # ---------------------------------------------------------------- fixtures and helpers
 
-@pytest.fixture
-def s():
-    """A session that keeps no cookies: each request carries exactly the credentials it means to."""
-    session = no_cookie_session()
-    yield session
-    session.close()
-
-
 class User:
     def __init__(self, session, base_url):
         self.token, self.phone, self.password = login_user(session, base_url)

@@ -73,13 +73,6 @@ def token(base_url):
         s.close()
 
 
-@pytest.fixture
-def s():
-    session = no_cookie_session()
-    yield session
-    session.close()
-
-
 # ---------------------------------------------------------------- full disk
 
 @pytest.fixture
