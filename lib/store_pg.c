@@ -139,6 +139,7 @@ static const struct {
 	    "DELETE FROM login_failures WHERE phone = $1", 1, 1 },
 	[ST_PASSWORD_SET] = { "password_set",
 	    "UPDATE users SET password_hash = $2 WHERE id = $1", 2, 1 },
+	/* The check and the profile in one round trip (GET /users/me). */
 	[ST_SESSION_USER] = { "session_user",
 	    "SELECT u.id, u.phone, " ISO_UTC("u.created_at") ", u.visits, "
 	    ISO_UTC("u.last_seen_at") ", u.image_count "
