@@ -177,6 +177,26 @@ def test_success_deletes_its_phones_failures_and_no_others(s, base_url, user, n)
 
 # ---------------------------------------------------------------- races
 
+def test_deleting_a_user_deletes_their_sessions_and_no_others(s, base_url, user):
+    """A user deleted in SQL (an operator's act; the API deletes no one) takes their bearer and
+    cookie sessions and spent tickets along: on PostgreSQL a trigger on users does it (sessions
+    have no foreign key since migration 0007), on MariaDB the foreign key's ON DELETE CASCADE.
+    Another user's sessions stay and keep working."""
+    other = register_user(s, base_url)
+    kept = login(s, base_url, other["phone"], other["password"])["token"]
+    data = login(s, base_url, user["phone"], user["password"])
+    assert s.get(data["home_url"], allow_redirects=False).status_code == 303
+    assert form_login(s, base_url, user["phone"], user["password"]).status_code == 303
+    sessions, tickets = snapshot(user["id"])
+    assert len(sessions) == 3 and len(tickets) == 1, (sessions, tickets)
+    others = snapshot(other["id"])
+    psql("delete from users where id = %d" % user["id"])
+    assert snapshot(user["id"]) == ([], [])
+    assert_envelope_error(me(s, base_url, data["token"]), 401, "unauthorized")
+    assert snapshot(other["id"]) == others
+    assert assert_envelope_ok(me(s, base_url, kept))["id"] == other["id"]
+
+
 def test_racing_wrong_and_right_passwords_open_sessions_only_for_successes(base_url, user):
     """One right and eight wrong passwords at once: the right one answers 200, or 429 when
     five failures were recorded first; the user gains a session for a 200 and nothing
