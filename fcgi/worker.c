@@ -183,9 +183,22 @@ head_ready(int fd, long limit_ms)
 			continue;
 		}
 		/*
-		 * Part of it is queued, so poll would return at once: nap,
-		 * longer each time (Nginx writes a head in one go; only a
-		 * broken or hostile peer ends up here).
+		 * Part of it is queued. A peer that has shut down its side
+		 * sends no more, and a peek never sees that end behind queued
+		 * bytes: ask poll, without waiting.
+		 */
+		p.fd = fd;
+		p.events = POLLRDHUP;
+		if (poll(&p, 1, 0) == 1 &&
+		    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+			log_msg(LOG_WARN, "refused a FastCGI connection: "
+			    "closed by the peer within the request head");
+			return 0;
+		}
+		/*
+		 * poll for POLLIN would return at once: nap, longer each
+		 * time (Nginx writes a head in one go; only a broken or
+		 * hostile peer ends up here).
 		 */
 		ts.tv_sec = 0;
 		ts.tv_nsec = nap_us * 1000;

@@ -266,6 +266,11 @@ def test_garbage_fastcgi_records_crash_no_worker(direct):
                             % (name, crashed, sorted(workers), child_pids(mgr)))
             break
     assert problems == [], "\n".join(problems) + "\n--- log tail:\n" + appd.log_text()[-3000:]
+    # Each payload ends with a half-close: a head cut short is dropped as soon as the peer's
+    # end is seen, not after the head's time limit (5 s a connection, six of them here).
+    text = appd.log_text()
+    assert "closed by the peer within the request head" in text
+    assert "request head incomplete after" not in text, text[-3000:]
 
     # The pool is intact and serves; each worker answers (more requests than workers).
     for _ in range(6):
