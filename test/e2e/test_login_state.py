@@ -175,8 +175,6 @@ def test_success_deletes_its_phones_failures_and_no_others(s, base_url, user, n)
     assert failures(bystander) == 2
 
 
-# ---------------------------------------------------------------- races
-
 def test_deleting_a_user_deletes_their_sessions_and_no_others(s, base_url, user):
     """A user deleted in SQL (an operator's act; the API deletes no one) takes their bearer and
     cookie sessions and spent tickets along: on PostgreSQL a trigger on users does it (sessions
@@ -196,6 +194,8 @@ def test_deleting_a_user_deletes_their_sessions_and_no_others(s, base_url, user)
     assert snapshot(other["id"]) == others
     assert assert_envelope_ok(me(s, base_url, kept))["id"] == other["id"]
 
+
+# ---------------------------------------------------------------- races
 
 def test_racing_wrong_and_right_passwords_open_sessions_only_for_successes(base_url, user):
     """One right and eight wrong passwords at once: the right one answers 200, or 429 when
